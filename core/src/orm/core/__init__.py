@@ -1,0 +1,103 @@
+"""orm: an async Data Mapper ORM. This package is the database-independent core."""
+
+from orm.core.collection import Collection
+from orm.core.driver import (
+    Connection,
+    DeleteBatch,
+    Driver,
+    ExecuteResult,
+    InsertBatch,
+    IsolationLevel,
+    PivotBatch,
+    Platform,
+    SchemaManager,
+    UpdateBatch,
+    UpsertBatch,
+)
+from orm.core.entity_manager import EntityManager
+from orm.core.errors import (
+    CheckConstraintViolation,
+    CommitOrderError,
+    ConfigurationError,
+    ConstraintViolation,
+    DeadlockError,
+    DriverError,
+    DriverNotInstalledError,
+    EntityStateError,
+    ForeignKeyViolation,
+    LockWaitError,
+    MetadataError,
+    NotFoundError,
+    NotLoadedError,
+    NotNullViolation,
+    OptimisticLockError,
+    ORMError,
+    PoolTimeoutError,
+    UniqueConstraintViolation,
+    ValidationError,
+)
+from orm.core.metadata.entity import entity
+from orm.core.metadata.fields import ManyToMany, ManyToOne, OneToMany, OneToOne, PrimaryKey, Property
+from orm.core.metadata.model import (
+    Cascade,
+    EntityMetadata,
+    PropertyMetadata,
+    RelationKind,
+    ScalarKind,
+)
+from orm.core.metadata.naming import NamingStrategy
+from orm.core.orm import ORM, Config
+from orm.core.query.ast import LockMode
+from orm.core.repository import EntityRepository
+
+__all__ = [
+    "ORM",
+    "Cascade",
+    "CheckConstraintViolation",
+    "Collection",
+    "CommitOrderError",
+    "Config",
+    "ConfigurationError",
+    "Connection",
+    "ConstraintViolation",
+    "DeadlockError",
+    "DeleteBatch",
+    "Driver",
+    "DriverError",
+    "DriverNotInstalledError",
+    "EntityManager",
+    "EntityMetadata",
+    "EntityRepository",
+    "EntityStateError",
+    "ExecuteResult",
+    "ForeignKeyViolation",
+    "InsertBatch",
+    "IsolationLevel",
+    "LockMode",
+    "LockWaitError",
+    "ManyToMany",
+    "ManyToOne",
+    "MetadataError",
+    "NamingStrategy",
+    "NotFoundError",
+    "NotLoadedError",
+    "NotNullViolation",
+    "ORMError",
+    "OneToMany",
+    "OneToOne",
+    "OptimisticLockError",
+    "PivotBatch",
+    "Platform",
+    "PoolTimeoutError",
+    "PrimaryKey",
+    "Property",
+    "PropertyMetadata",
+    "RelationKind",
+    "ScalarKind",
+    "SchemaManager",
+    "UniqueConstraintViolation",
+    "UpdateBatch",
+    "UpsertBatch",
+    "ValidationError",
+    "entity",
+]

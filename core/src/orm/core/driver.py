@@ -1,0 +1,205 @@
+"""The seam between the core and a database: :class:`Driver`, :class:`Connection`, :class:`Platform`.
+
+The core hands a driver query trees (:mod:`orm.core.query.ast`) and batches of changes (below)
+and receives rows as ``{property name: Python value}`` dicts; to-one relations come back as
+primary-key tuples of the target. Drivers own connections, transactions, savepoints, type
+conversion and error translation. They are found through the ``orm.drivers`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from orm.core.query.ast import CountQuery, SelectQuery
+
+if TYPE_CHECKING:
+    from orm.core.metadata.model import EntityMetadata, PropertyMetadata
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+class IsolationLevel(enum.Enum):
+    READ_UNCOMMITTED = "READ UNCOMMITTED"
+    READ_COMMITTED = "READ COMMITTED"
+    REPEATABLE_READ = "REPEATABLE READ"
+    SERIALIZABLE = "SERIALIZABLE"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What a database can do; the core and the compliance suite read these capabilities."""
+
+    name: str
+    returning: bool = False
+    transactional_ddl: bool = False
+    savepoints: bool = True
+    native_upsert: bool = False
+    native_ilike: bool = False
+    lock_modes: bool = False
+    skip_locked: bool = False
+    isolation_levels: tuple[IsolationLevel, ...] = ()
+    native_uuid: bool = False
+    native_json: bool = False
+    timezone_aware_datetime: bool = False
+    # Most bound parameters one statement may carry; batches are split below it.
+    max_parameters: int = 32_000
+    concurrent_connections: bool = True
+
+    def supports(self, capability: str) -> bool:
+        return bool(getattr(self, capability))
+
+
+@dataclass
+class InsertBatch:
+    """Rows for one table with the same column set: one multi-row INSERT."""
+
+    entity: EntityMetadata
+    properties: tuple[PropertyMetadata, ...]
+    rows: list[Row]
+    # Properties the database generates and must report back (auto-increment keys).
+    returning: tuple[PropertyMetadata, ...] = ()
+
+
+@dataclass
+class UpdateBatch:
+    """Rows of one table that changed the same properties: one UPDATE statement."""
+
+    entity: EntityMetadata
+    properties: tuple[PropertyMetadata, ...]
+    rows: list[tuple[Key, Row]]
+
+
+@dataclass
+class DeleteBatch:
+    entity: EntityMetadata
+    keys: list[Key]
+
+
+@dataclass
+class PivotBatch:
+    """Rows of a ManyToMany pivot table to insert or delete: (owner key, target key) pairs."""
+
+    prop: PropertyMetadata
+    pairs: list[tuple[Key, Key]]
+    delete: bool = False
+
+
+@dataclass
+class UpsertBatch:
+    """Insert rows, or update ``update`` properties where ``conflict`` properties match."""
+
+    entity: EntityMetadata
+    properties: tuple[PropertyMetadata, ...]
+    rows: list[Row]
+    conflict: tuple[PropertyMetadata, ...]
+    update: tuple[PropertyMetadata, ...]
+    returning: tuple[PropertyMetadata, ...] = ()
+
+
+@dataclass
+class ExecuteResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rowcount: int = -1
+
+
+class Connection(abc.ABC):
+    """One database connection, checked out of the driver's pool."""
+
+    @abc.abstractmethod
+    async def find(self, query: SelectQuery) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def count(self, query: CountQuery) -> dict[Key, int] | int: ...
+
+    @abc.abstractmethod
+    async def insert(self, batch: InsertBatch) -> list[Row]:
+        """Insert the rows; return one dict of ``batch.returning`` values per row, in order."""
+
+    @abc.abstractmethod
+    async def update(self, batch: UpdateBatch) -> int: ...
+
+    @abc.abstractmethod
+    async def delete(self, batch: DeleteBatch) -> int: ...
+
+    @abc.abstractmethod
+    async def write_pivot(self, batch: PivotBatch) -> None: ...
+
+    @abc.abstractmethod
+    async def upsert(self, batch: UpsertBatch) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def execute(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        """Run raw SQL; ``:name`` placeholders with a mapping of parameters."""
+
+    @abc.abstractmethod
+    async def begin(self, isolation_level: IsolationLevel | None = None) -> None: ...
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    async def savepoint(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def release_savepoint(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback_to_savepoint(self, name: str) -> None: ...
+
+
+class SchemaManager(abc.ABC):
+    """Creates, drops and (additively) updates the schema of the discovered entities."""
+
+    @abc.abstractmethod
+    async def create(self) -> None: ...
+
+    @abc.abstractmethod
+    async def drop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def update(self) -> None: ...
+
+    @abc.abstractmethod
+    async def create_sql(self) -> list[str]: ...
+
+    async def refresh(self) -> None:
+        """Drop and create again: a clean schema, for tests."""
+        await self.drop()
+        await self.create()
+
+
+class Driver(abc.ABC):
+    """A database back end: a pool of connections plus the knowledge of one dialect."""
+
+    platform: Platform
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str, **options: Any) -> Driver:
+        """Build a driver from a URL and the driver-specific options of ``ORM.init``."""
+
+    @abc.abstractmethod
+    async def connect(self, entities: Sequence[EntityMetadata]) -> None:
+        """Open the pool and prepare what the metadata needs (tables, statements)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def acquire(self) -> AbstractAsyncContextManager[Connection]:
+        """Check a connection out of the pool for the duration of the ``async with``."""
+
+    @property
+    @abc.abstractmethod
+    def schema(self) -> SchemaManager: ...

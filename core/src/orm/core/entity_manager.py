@@ -1,0 +1,425 @@
+"""The EntityManager: the per-request entry point (identity map + unit of work + queries)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from orm.core import assign as _assign
+from orm.core.driver import Connection, ExecuteResult, IsolationLevel
+from orm.core.errors import EntityStateError, NotFoundError, ValidationError
+from orm.core.keys import normalize_key
+from orm.core.loading.loader import Loader, parse_populate
+from orm.core.query.ast import CountQuery, LockMode, SelectQuery
+from orm.core.query.filter import is_entity, parse_filter, parse_order_by
+from orm.core.repository import EntityRepository
+from orm.core.state import STATE_KEY, Status, meta_of, state_of
+from orm.core.unit_of_work.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from orm.core.orm import ORM
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Transaction:
+    __slots__ = ("connection", "depth", "lock")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.lock = asyncio.Lock()
+        self.depth = 0
+
+
+class EntityManager:
+    """One unit of work: use a fresh fork per request (``orm.em.fork()``).
+
+    It keeps one object per row (the identity map), tracks changes to what it loaded or
+    persisted, and writes them all in one transaction on :meth:`flush`.
+    """
+
+    def __init__(self, orm: ORM, *, is_global: bool = False) -> None:
+        self.orm = orm
+        self._global = is_global
+        self._uow = UnitOfWork(self)
+        self._loader = Loader(self, dataloader=orm.config.dataloader)
+        self._tx: _Transaction | None = None
+
+    def fork(self) -> EntityManager:
+        """A new, empty EntityManager on the same ORM: one per request or unit of work."""
+        return EntityManager(self.orm)
+
+    def _usable(self) -> None:
+        if self._global:
+            raise EntityStateError(
+                "orm.em is the global EntityManager and cannot load or track entities, because "
+                "its identity map would be shared by every request. Call orm.em.fork() once per "
+                "request or unit of work and use that fork"
+            )
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _read(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
+        self._usable()
+        tx = self._tx
+        if tx is not None:
+            async with tx.lock:
+                return await operation(tx.connection)
+        async with self.orm.driver.acquire() as connection:
+            return await operation(connection)
+
+    @asynccontextmanager
+    async def _write_scope(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction for a flush: the surrounding one (in a savepoint) or new."""
+        tx = self._tx
+        if tx is not None:
+            async with tx.lock:
+                savepoints = self.orm.driver.platform.savepoints
+                name = f"orm_flush_{tx.depth}"
+                if savepoints:
+                    await tx.connection.savepoint(name)
+                try:
+                    yield tx.connection
+                except BaseException:
+                    if savepoints:
+                        await tx.connection.rollback_to_savepoint(name)
+                    raise
+                if savepoints:
+                    await tx.connection.release_savepoint(name)
+            return
+        async with self.orm.driver.acquire() as connection:
+            await connection.begin()
+            try:
+                yield connection
+            except BaseException:
+                await connection.rollback()
+                raise
+            await connection.commit()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(
+        self, *, isolation_level: IsolationLevel | None = None
+    ) -> AsyncIterator[EntityManager]:
+        """``async with em.transaction():`` - flushes and commits on success, rolls back on error.
+
+        Nested blocks become savepoints: an error inside one rolls back only that block.
+        """
+        self._usable()
+        tx = self._tx
+        if tx is not None:
+            if isolation_level is not None:
+                raise ValidationError(
+                    "isolation_level can only be set on the outermost transaction"
+                )
+            tx.depth += 1
+            name = f"orm_sp_{tx.depth}"
+            async with tx.lock:
+                await tx.connection.savepoint(name)
+            try:
+                yield self
+                await self.flush()
+            except BaseException:
+                async with tx.lock:
+                    await tx.connection.rollback_to_savepoint(name)
+                raise
+            else:
+                async with tx.lock:
+                    await tx.connection.release_savepoint(name)
+            finally:
+                tx.depth -= 1
+            return
+        async with self.orm.driver.acquire() as connection:
+            await connection.begin(isolation_level)
+            self._tx = _Transaction(connection)
+            try:
+                yield self
+                await self.flush()
+            except BaseException:
+                self._tx = None
+                await connection.rollback()
+                raise
+            else:
+                self._tx = None
+                await connection.commit()
+            finally:
+                self._tx = None
+
+    async def transactional(
+        self,
+        work: Callable[[EntityManager], Awaitable[R]],
+        *,
+        isolation_level: IsolationLevel | None = None,
+    ) -> R:
+        """Run ``work(em)`` in a transaction; flush and commit if it returns, else roll back."""
+        async with self.transaction(isolation_level=isolation_level) as em:
+            return await work(em)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def find(
+        self,
+        entity: type[T],
+        where: Any = None,
+        *,
+        populate: Sequence[str] = (),
+        order_by: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        lock_mode: LockMode | None = None,
+        lock_nowait: bool = False,
+        lock_skip_locked: bool = False,
+    ) -> list[T]:
+        """Entities matching ``where`` (a filter dict, a primary key, a list of keys, or None)."""
+        self._usable()
+        meta = meta_of(entity)
+        tree = parse_populate(meta, populate)
+        query = SelectQuery(
+            meta,
+            parse_filter(meta, where),
+            order_by=parse_order_by(meta, order_by),
+            limit=_non_negative("limit", limit),
+            offset=_non_negative("offset", offset),
+            lock_mode=self._lock(lock_mode, lock_nowait, lock_skip_locked),
+            lock_nowait=lock_nowait,
+            lock_skip_locked=lock_skip_locked,
+        )
+        entities: list[T] = await self._loader.select(query)
+        await self._loader.populate(entities, tree)
+        return entities
+
+    def _lock(self, mode: LockMode | None, nowait: bool, skip_locked: bool) -> LockMode | None:
+        if mode is None:
+            if nowait or skip_locked:
+                raise ValidationError("lock_nowait/lock_skip_locked need a lock_mode")
+            return None
+        if self._tx is None:
+            raise ValidationError(
+                f"lock_mode={mode.name} needs a transaction: run the query inside "
+                f"`async with em.transaction():`"
+            )
+        platform = self.orm.driver.platform
+        if not platform.lock_modes:
+            raise ValidationError(f"{platform.name} does not support row locks (lock_mode)")
+        if skip_locked and not platform.skip_locked:
+            raise ValidationError(f"{platform.name} does not support SKIP LOCKED")
+        return mode
+
+    async def find_all(
+        self,
+        entity: type[T],
+        *,
+        populate: Sequence[str] = (),
+        order_by: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[T]:
+        return await self.find(
+            entity, None, populate=populate, order_by=order_by, limit=limit, offset=offset
+        )
+
+    async def find_one(
+        self,
+        entity: type[T],
+        where: Any,
+        *,
+        populate: Sequence[str] = (),
+        order_by: Mapping[str, Any] | None = None,
+        lock_mode: LockMode | None = None,
+        lock_nowait: bool = False,
+        lock_skip_locked: bool = False,
+    ) -> T | None:
+        """The first entity matching ``where``, or None.
+
+        By primary key, the identity map answers without a query when it can, and concurrent
+        lookups are merged into one query by the dataloader.
+        """
+        self._usable()
+        meta = meta_of(entity)
+        if where is None:
+            raise ValidationError(
+                f"find_one({meta.class_name}, None): pass a filter or a primary key; use "
+                f"find_all() to read every row"
+            )
+        if not isinstance(where, (Mapping, list)) and lock_mode is None and not order_by:
+            key = normalize_key(meta, where, where=f"find_one({meta.class_name})")
+            found = self._uow.identity_map.get(meta.cls, key)
+            if found is None or not found.__dict__[STATE_KEY].initialized:
+                found = await self._loader.find_by_key(meta, key)
+            if found is not None and populate:
+                await self._loader.populate([found], parse_populate(meta, populate))
+            return found  # type: ignore[no-any-return]
+        results = await self.find(
+            entity,
+            where,
+            populate=populate,
+            order_by=order_by,
+            limit=1,
+            lock_mode=lock_mode,
+            lock_nowait=lock_nowait,
+            lock_skip_locked=lock_skip_locked,
+        )
+        return results[0] if results else None
+
+    async def find_one_or_fail(
+        self,
+        entity: type[T],
+        where: Any,
+        *,
+        populate: Sequence[str] = (),
+        order_by: Mapping[str, Any] | None = None,
+        lock_mode: LockMode | None = None,
+    ) -> T:
+        """Like :meth:`find_one`, but raises :class:`NotFoundError` when nothing matches."""
+        found = await self.find_one(
+            entity, where, populate=populate, order_by=order_by, lock_mode=lock_mode
+        )
+        if found is None:
+            name = entity.__name__
+            raise NotFoundError(
+                f"{name} not found ({where!r}); check the key or filter, or use find_one() to "
+                f"get None instead of an error",
+                entity=name,
+            )
+        return found
+
+    async def count(self, entity: type[Any], where: Any = None) -> int:
+        self._usable()
+        meta = meta_of(entity)
+        query = CountQuery(meta, parse_filter(meta, where))
+        result = await self._read(lambda connection: connection.count(query))
+        assert isinstance(result, int)
+        return result
+
+    async def find_and_count(
+        self,
+        entity: type[T],
+        where: Any = None,
+        *,
+        populate: Sequence[str] = (),
+        order_by: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> tuple[list[T], int]:
+        """A page of entities and the total number of matches (ignoring limit and offset)."""
+        found = await self.find(
+            entity, where, populate=populate, order_by=order_by, limit=limit, offset=offset
+        )
+        return found, await self.count(entity, where)
+
+    def get_reference(self, entity: type[T], key: Any) -> T:
+        """The managed entity with this key, or a reference that knows only its key (no query)."""
+        self._usable()
+        meta = meta_of(entity)
+        normalized = normalize_key(meta, key, where=f"get_reference({meta.class_name})")
+        reference: T = self._uow.hydrator.reference(meta, normalized)
+        return reference
+
+    async def populate(self, entities: T | Sequence[T], paths: Sequence[str]) -> None:
+        """Load relation paths (``"books.tags"``) of already loaded entities, one query a level."""
+        self._usable()
+        items: list[Any] = list(entities) if isinstance(entities, Sequence) else [entities]
+        if not items:
+            return
+        for item in items:
+            self._check_managed(item, "populate")
+        await self._loader.populate(items, parse_populate(meta_of(items[0]), paths))
+
+    async def refresh(self, entity: T) -> T:
+        """Re-read the entity's row, dropping its unflushed changes; NotFoundError if gone."""
+        self._usable()
+        self._check_managed(entity, "refresh")
+        meta = meta_of(entity)
+        key = normalize_key(meta, entity, where=f"refresh({meta.class_name})")
+        query = SelectQuery(meta, parse_filter(meta, key))
+        rows = await self._read(lambda connection: connection.find(query))
+        if not rows:
+            raise NotFoundError(
+                f"{meta.class_name} {key!r} no longer exists in the database", entity=meta.class_name
+            )
+        self._uow.hydrator.refresh(entity, meta, rows[0])
+        self._uow.touched.pop(id(entity), None)
+        return entity
+
+    def _check_managed(self, entity: Any, action: str) -> None:
+        state = state_of(entity)
+        if state.uow is not self._uow or state.status is not Status.MANAGED:
+            raise EntityStateError(
+                f"cannot {action} this {type(entity).__name__}: it is not managed by this "
+                f"EntityManager ({state.status.value}); load it in this fork first"
+            )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, entity: type[T], data: Mapping[str, Any]) -> T:
+        """A new entity from a dict (unknown keys are an error), persisted with the next flush."""
+        self._usable()
+        created: T = _assign.create(self, meta_of(entity), data)
+        return created
+
+    def assign(self, entity: T, data: Mapping[str, Any]) -> T:
+        """Set properties from a dict (unknown keys are an error); returns the entity."""
+        self._usable()
+        _assign.assign(self, entity, data)
+        return entity
+
+    def persist(self, entity: object | Sequence[object]) -> None:
+        """Mark new entities to be inserted by the next flush (cascades along relations)."""
+        self._usable()
+        for item in _many(entity):
+            self._uow.persist(item)
+
+    def remove(self, entity: object | Sequence[object]) -> None:
+        """Mark entities to be deleted by the next flush (cascades along relations)."""
+        self._usable()
+        for item in _many(entity):
+            self._uow.remove(item)
+
+    async def flush(self) -> None:
+        """Write every change in one transaction; with nothing changed, send nothing."""
+        self._usable()
+        await self._uow.flush()
+
+    def clear(self) -> None:
+        """Forget every managed entity (they become detached) and every pending change."""
+        self._uow.clear()
+
+    # -- misc ------------------------------------------------------------------------------
+
+    def get_repository(self, entity: type[T]) -> EntityRepository[T]:
+        meta = meta_of(entity)
+        repository_class = meta.repository or EntityRepository
+        return repository_class(self, entity)
+
+    async def execute(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> ExecuteResult:
+        """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
+        return await self._read(lambda connection: connection.execute(sql, params))
+
+    def is_managed(self, entity: object) -> bool:
+        state = state_of(entity)
+        return state.uow is self._uow and state.status is Status.MANAGED
+
+    def __contains__(self, entity: object) -> bool:
+        return is_entity(entity) and self.is_managed(entity)
+
+
+def _many(entity: object | Sequence[object]) -> list[object]:
+    if isinstance(entity, (list, tuple, set)):
+        return list(entity)
+    return [entity]
+
+
+def _non_negative(name: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
+    return value

@@ -1,0 +1,158 @@
+"""Every error orm raises, in one portable hierarchy.
+
+Drivers translate their native exceptions into these, so application code never catches an
+``asyncpg``, ``sqlite3`` or ``pymongo`` exception::
+
+    ORMError
+    ├── MetadataError               entity definitions are wrong (raised at ORM.init)
+    ├── ValidationError             a filter, option or value is wrong (raised before any I/O)
+    ├── NotFoundError               find_one_or_fail found nothing
+    ├── NotLoadedError              a reference or collection was read before it was loaded
+    ├── EntityStateError            an entity is used with the wrong EntityManager or state
+    ├── CommitOrderError            a cycle of non-nullable foreign keys cannot be ordered
+    ├── ConfigurationError          ORM.init was given settings it cannot use
+    │   └── DriverNotInstalledError the URL names a driver whose package is missing
+    └── DriverError                 the database reported an error
+        ├── ConnectionError         the database cannot be reached or the connection broke
+        │   └── PoolTimeoutError    no connection became free in time
+        ├── ConstraintViolation
+        │   ├── UniqueConstraintViolation
+        │   ├── ForeignKeyViolation
+        │   ├── NotNullViolation
+        │   └── CheckConstraintViolation
+        ├── LockWaitError           a row lock could not be taken (NOWAIT) or waited too long
+        ├── DeadlockError
+        └── SyntaxError             the database rejected the SQL (usually raw SQL from execute())
+    OptimisticLockError             (subclass of ORMError) a versioned row changed underneath
+
+Every message says what happened, names the entity, property, table or constraint involved,
+and says what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckConstraintViolation",
+    "CommitOrderError",
+    "ConfigurationError",
+    "ConnectionError",
+    "ConstraintViolation",
+    "DeadlockError",
+    "DriverError",
+    "DriverNotInstalledError",
+    "EntityStateError",
+    "LockWaitError",
+    "MetadataError",
+    "NotFoundError",
+    "NotLoadedError",
+    "NotNullViolation",
+    "ORMError",
+    "OptimisticLockError",
+    "PoolTimeoutError",
+    "SyntaxError",
+    "UniqueConstraintViolation",
+    "ValidationError",
+]
+
+
+class ORMError(Exception):
+    """Base class of every error raised by orm."""
+
+
+class MetadataError(ORMError):
+    """An entity definition is invalid; raised by discovery at ``ORM.init``."""
+
+
+class ValidationError(ORMError):
+    """A filter, option or value is invalid; raised before anything is sent to the database."""
+
+
+class NotFoundError(ORMError):
+    """``find_one_or_fail`` (or a repository's equivalent) found no row."""
+
+    def __init__(self, message: str, *, entity: str) -> None:
+        super().__init__(message)
+        self.entity = entity
+
+
+class NotLoadedError(ORMError):
+    """A reference's field or a collection's items were read before they were loaded."""
+
+
+class EntityStateError(ORMError):
+    """An entity was used in a way its state does not allow (e.g. with another fork)."""
+
+
+class CommitOrderError(ORMError):
+    """The entities to insert form a cycle of non-nullable foreign keys."""
+
+
+class ConfigurationError(ORMError):
+    """``ORM.init`` received settings it cannot use."""
+
+
+class DriverNotInstalledError(ConfigurationError):
+    """The URL's scheme names a driver whose package is not installed."""
+
+
+class OptimisticLockError(ORMError):
+    """A versioned row was changed by someone else since it was loaded."""
+
+
+class DriverError(ORMError):
+    """The database reported an error. ``__cause__`` holds the native exception."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        constraint: str | None = None,
+        columns: tuple[str, ...] = (),
+        sql: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.table = table
+        self.constraint = constraint
+        self.columns = columns
+        self.sql = sql
+
+
+class ConnectionError(DriverError):  # noqa: A001 - the portable name users expect
+    """The database cannot be reached, or a connection broke during use."""
+
+
+class PoolTimeoutError(ConnectionError):
+    """Every pooled connection stayed busy for longer than the acquire timeout."""
+
+
+class ConstraintViolation(DriverError):
+    """A constraint of the database rejected a write."""
+
+
+class UniqueConstraintViolation(ConstraintViolation):
+    """A row with the same value(s) in a unique column (or primary key) already exists."""
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    """A foreign key points to a missing row, or a referenced row is still in use."""
+
+
+class NotNullViolation(ConstraintViolation):
+    """A NOT NULL column received no value."""
+
+
+class CheckConstraintViolation(ConstraintViolation):
+    """A CHECK constraint rejected a value."""
+
+
+class LockWaitError(DriverError):
+    """A row lock could not be taken at once (NOWAIT) or the lock wait timed out."""
+
+
+class DeadlockError(DriverError):
+    """The database chose this transaction as the victim of a deadlock; retry it."""
+
+
+class SyntaxError(DriverError):  # noqa: A001 - mirrors the database's own wording
+    """The database rejected the SQL text, usually raw SQL passed to ``execute``."""

@@ -1,0 +1,1 @@
+"""Turning rows into entities: hydration, populate planning and the dataloader."""

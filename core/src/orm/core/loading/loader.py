@@ -1,0 +1,262 @@
+"""Queries that produce entities: ``find``, select-in ``populate``, and relation loads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from orm.core.collection import Collection
+from orm.core.errors import ValidationError
+from orm.core.keys import Key, entity_key
+from orm.core.loading.dataloader import DataLoader
+from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
+from orm.core.query.ast import (
+    And,
+    Comparison,
+    Condition,
+    CountQuery,
+    Op,
+    PivotJoin,
+    SelectQuery,
+)
+from orm.core.query.filter import key_condition, parse_filter, parse_order_by
+from orm.core.state import STATE_KEY, meta_of
+
+if TYPE_CHECKING:
+    from orm.core.entity_manager import EntityManager
+
+PopulateTree = dict[str, "PopulateTree"]
+
+
+def parse_populate(meta: EntityMetadata, paths: Sequence[str]) -> PopulateTree:
+    """``["books.tags", "profile"]`` -> a tree, validated against the metadata."""
+    if isinstance(paths, str):
+        raise ValidationError(f"populate takes a list of paths, e.g. [{paths!r}], not a str")
+    tree: PopulateTree = {}
+    for path in paths:
+        node, current = tree, meta
+        for name in path.split("."):
+            prop = current.properties.get(name)
+            if prop is None or prop.target is None:
+                what = "no property" if prop is None else "a property that is not a relation"
+                raise ValidationError(
+                    f"populate={path!r}: {current.class_name} has {what} {name!r}; populate "
+                    f"takes relation paths such as 'books' or 'books.tags'"
+                )
+            node = node.setdefault(name, {})
+            current = prop.target
+    return tree
+
+
+class Loader:
+    """Belongs to one EntityManager; hydrates through its Unit of Work."""
+
+    def __init__(self, em: EntityManager, *, dataloader: bool) -> None:
+        self.em = em
+        self.dataloader = DataLoader() if dataloader else None
+
+    # -- plain queries ---------------------------------------------------------------------
+
+    async def select(self, query: SelectQuery) -> list[Any]:
+        rows = await self.em._read(lambda connection: connection.find(query))
+        hydrate = self.em._uow.hydrator.hydrate
+        entities = [hydrate(query.entity, row) for row in rows]
+        for entity in entities:
+            self.em._uow.register_managed(entity)
+        return entities
+
+    async def by_keys(self, meta: EntityMetadata, keys: list[Key]) -> dict[Key, Any]:
+        unique = list(dict.fromkeys(keys))
+        entities = await self.select(SelectQuery(meta, where=key_condition(meta, unique)))
+        return {entity_key(e, meta): e for e in entities}
+
+    async def find_by_key(self, meta: EntityMetadata, key: Key) -> Any:
+        """One entity by key; concurrent calls for the same entity class share one query."""
+        if self.dataloader is None:
+            return (await self.by_keys(meta, [key])).get(key)
+        return await self.dataloader.load(
+            ("key", meta.cls), lambda keys: self.by_keys(meta, keys), key, result_key=key
+        )
+
+    # -- populate --------------------------------------------------------------------------
+
+    async def populate(self, entities: Sequence[Any], tree: PopulateTree) -> None:
+        if not entities or not tree:
+            return
+        by_class: dict[type[Any], list[Any]] = {}
+        for entity in entities:
+            by_class.setdefault(type(entity), []).append(entity)
+        for cls, group in by_class.items():
+            meta = meta_of(cls)
+            for name, subtree in tree.items():
+                prop = meta.properties[name]
+                await self.load_relation(group, prop)
+                if subtree:
+                    await self.populate(_related(group, prop), subtree)
+
+    async def load_relation(
+        self, owners: Sequence[Any], prop: PropertyMetadata, *, refresh: bool = False
+    ) -> None:
+        """Load ``prop`` for every owner that has not loaded it yet: one query in all."""
+        unique = list({id(o): o for o in owners}.values())
+        if prop.is_owning_to_one:
+            await self._load_references(unique, prop)
+        elif prop.relation is RelationKind.ONE_TO_ONE:
+            await self._load_inverse_one(unique, prop)
+        else:
+            pending = [o for o in unique if refresh or not o.__dict__[prop.name].initialized]
+            if pending:
+                await self._load_collections(pending, prop)
+
+    async def _load_references(self, owners: list[Any], prop: PropertyMetadata) -> None:
+        target = prop.target
+        assert target is not None
+        keys = []
+        for owner in owners:
+            value = owner.__dict__.get(prop.name)
+            if value is not None and not value.__dict__[STATE_KEY].initialized:
+                key = entity_key(value, target)
+                if key is not None:
+                    keys.append(key)
+        if keys:
+            await self.by_keys(target, keys)
+
+    async def _load_inverse_one(self, owners: list[Any], prop: PropertyMetadata) -> None:
+        target, owning = prop.target, prop.inverse
+        assert target is not None and owning is not None
+        pending = [o for o in owners if prop.name not in o.__dict__]
+        if not pending:
+            return
+        keys = [entity_key(o, prop.entity) for o in pending]
+        found = await self.select(SelectQuery(target, Comparison(owning, Op.IN, tuple(keys))))
+        by_owner = {id(e.__dict__.get(owning.name)): e for e in found}
+        for owner in pending:
+            owner.__dict__[prop.name] = by_owner.get(id(owner))
+
+    async def _load_collections(self, owners: list[Any], prop: PropertyMetadata) -> None:
+        target = prop.target
+        assert target is not None
+        owner_meta = prop.entity
+        keys = [k for k in (entity_key(o, owner_meta) for o in owners) if k is not None]
+        by_key = {entity_key(o, owner_meta): o for o in owners}
+        order_by = self._collection_order(prop)
+        grouped: dict[Key, list[Any]] = {key: [] for key in keys}
+        if prop.relation is RelationKind.ONE_TO_MANY:
+            fk = target.properties[prop.mapped_by or ""]
+            query = SelectQuery(target, Comparison(fk, Op.IN, tuple(keys)), order_by=order_by)
+            rows = await self.em._read(lambda connection: connection.find(query))
+            for row in rows:
+                grouped.setdefault(tuple(row[fk.name]), []).append(self._hydrate(target, row))
+        else:
+            query = SelectQuery(target, order_by=order_by, pivot=PivotJoin(prop, tuple(keys)))
+            rows = await self.em._read(lambda connection: connection.find(query))
+            for row in rows:
+                owner_key = tuple(row.pop("__owner__"))
+                grouped.setdefault(owner_key, []).append(self._hydrate(target, row))
+        for key, items in grouped.items():
+            owner = by_key.get(key)
+            if owner is not None:
+                owner.__dict__[prop.name]._hydrate(items)
+
+    def _hydrate(self, meta: EntityMetadata, row: dict[str, Any]) -> Any:
+        entity = self.em._uow.hydrator.hydrate(meta, row)
+        self.em._uow.register_managed(entity)
+        return entity
+
+    @staticmethod
+    def _collection_order(prop: PropertyMetadata) -> tuple[Any, ...]:
+        target = prop.target
+        assert target is not None
+        if prop.order_by:
+            return parse_order_by(target, prop.order_by)
+        return parse_order_by(target, {p.name: "asc" for p in target.primary_keys if p.relation is None})
+
+    # -- collection entry points -----------------------------------------------------------
+
+    async def load_collection(self, collection: Collection[Any], *, refresh: bool) -> None:
+        prop = collection.property_metadata
+        if self.dataloader is None or refresh:
+            await self.load_relation([collection.owner], prop, refresh=refresh)
+            return
+        await self.dataloader.load(
+            ("collection", id(prop)),
+            lambda owners: self._load_many(owners, prop),
+            collection.owner,
+            result_key=id(collection.owner),
+        )
+
+    async def _load_many(self, owners: list[Any], prop: PropertyMetadata) -> None:
+        await self.load_relation(owners, prop)
+        return None
+
+    async def count_collection(self, collection: Collection[Any]) -> int:
+        prop = collection.property_metadata
+        owner = collection.owner
+        if self.dataloader is None:
+            return (await self._counts([owner], prop)).get(id(owner), 0)
+        result = await self.dataloader.load(
+            ("count", id(prop)),
+            lambda owners: self._counts(owners, prop),
+            owner,
+            result_key=id(owner),
+        )
+        return int(result or 0)
+
+    async def _counts(self, owners: list[Any], prop: PropertyMetadata) -> dict[Any, int]:
+        """Item counts per owner, keyed by ``id(owner)``."""
+        target = prop.target
+        assert target is not None
+        keyed = {entity_key(o, prop.entity): o for o in owners}
+        keys = tuple(k for k in keyed if k is not None)
+        if prop.relation is RelationKind.ONE_TO_MANY:
+            fk = target.properties[prop.mapped_by or ""]
+            query = CountQuery(target, Comparison(fk, Op.IN, keys), group_by=fk)
+        else:
+            query = CountQuery(target, pivot=PivotJoin(prop, keys))
+        counts = await self.em._read(lambda connection: connection.count(query))
+        assert isinstance(counts, dict)
+        return {id(owner): counts.get(key, 0) for key, owner in keyed.items()}
+
+    async def matching(
+        self,
+        collection: Collection[Any],
+        *,
+        where: Mapping[str, Any] | None,
+        order_by: Mapping[str, Any] | None,
+        limit: int | None,
+        offset: int | None,
+    ) -> list[Any]:
+        prop = collection.property_metadata
+        target = prop.target
+        assert target is not None
+        key = entity_key(collection.owner, prop.entity)
+        assert key is not None
+        condition = parse_filter(target, where)
+        pivot = None
+        if prop.relation is RelationKind.ONE_TO_MANY:
+            own: Condition = Comparison(target.properties[prop.mapped_by or ""], Op.EQ, key)
+            condition = own if condition is None else And((own, condition))
+        else:
+            pivot = PivotJoin(prop, (key,))
+        order = parse_order_by(target, order_by) if order_by else self._collection_order(prop)
+        query = SelectQuery(
+            target, condition, order_by=order, limit=limit, offset=offset, pivot=pivot
+        )
+        rows = await self.em._read(lambda connection: connection.find(query))
+        for row in rows:
+            row.pop("__owner__", None)
+        return [self._hydrate(target, row) for row in rows]
+
+
+def _related(entities: Sequence[Any], prop: PropertyMetadata) -> list[Any]:
+    result: dict[int, Any] = {}
+    for entity in entities:
+        value = entity.__dict__.get(prop.name)
+        if value is None:
+            continue
+        if isinstance(value, Collection):
+            for item in value._items or ():
+                result[id(item)] = item
+        else:
+            result[id(value)] = value
+    return list(result.values())

@@ -1,0 +1,1 @@
+"""Entity definitions (``@entity`` and field specifiers) and their resolved metadata."""

@@ -1,0 +1,223 @@
+"""Field specifiers: what users write as class-level defaults of an ``@entity`` class.
+
+Each function returns a :class:`FieldSpec`; type checkers see ``Any`` so that
+``id: int = PrimaryKey()`` and ``books: Collection[Book] = OneToMany(...)`` type-check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orm.core.metadata.model import Cascade, RelationKind
+
+_MISSING: Any = object()
+
+
+@dataclass(eq=False)
+class FieldSpec:
+    """The options written on one entity attribute, before discovery resolves its type."""
+
+    primary: bool = False
+    autoincrement: bool | None = None
+    column: str | None = None
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    unique: bool = False
+    index: bool = False
+    default: Any = _MISSING
+    default_factory: Callable[[], Any] | None = None
+    server_default: str | None = None
+    nullable: bool | None = None
+    timezone: bool = True
+    column_type: str | None = None
+    relation: RelationKind | None = None
+    target: Any = None
+    mapped_by: str | None = None
+    inversed_by: str | None = None
+    owner: bool | None = None
+    cascade: Cascade = Cascade.PERSIST
+    orphan_removal: bool = False
+    on_delete: str | None = None
+    pivot_table: str | None = None
+    order_by: dict[str, str] | None = None
+    init: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _MISSING or self.default_factory is not None
+
+
+def PrimaryKey(
+    *,
+    autoincrement: bool | None = None,
+    column: str | None = None,
+    length: int | None = None,
+    default: Any = _MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    init: bool = False,
+) -> Any:
+    """Marks the primary key. Several ``PrimaryKey`` fields form a composite key.
+
+    An ``int`` key is auto-incremented by the database unless ``autoincrement=False`` (a natural
+    key) or the key is part of a composite key. A ``UUID`` key usually has
+    ``default_factory=uuid.uuid4``. Pass ``init=True`` when the generated ``__init__`` should
+    accept the key (natural keys).
+    """
+    return FieldSpec(
+        primary=True,
+        autoincrement=autoincrement,
+        column=column,
+        length=length,
+        default=default,
+        default_factory=default_factory,
+        init=init,
+    )
+
+
+def Property(
+    *,
+    column: str | None = None,
+    length: int | None = None,
+    precision: int | None = None,
+    scale: int | None = None,
+    unique: bool = False,
+    index: bool = False,
+    default: Any = _MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    server_default: str | None = None,
+    nullable: bool | None = None,
+    timezone: bool = True,
+    column_type: str | None = None,
+    init: bool = True,
+) -> Any:
+    """Options of a scalar column.
+
+    ``nullable`` overrides what the annotation says (``X | None`` is nullable); ``timezone``
+    applies to ``datetime`` (timezone-aware by default); ``column_type`` is a raw SQL type used
+    as-is by the schema generator (e.g. ``"text"``).
+    """
+    return FieldSpec(
+        column=column,
+        length=length,
+        precision=precision,
+        scale=scale,
+        unique=unique,
+        index=index,
+        default=default,
+        default_factory=default_factory,
+        server_default=server_default,
+        nullable=nullable,
+        timezone=timezone,
+        column_type=column_type,
+        init=init,
+    )
+
+
+def ManyToOne(
+    target: Any,
+    *,
+    inversed_by: str | None = None,
+    nullable: bool | None = None,
+    cascade: Cascade = Cascade.PERSIST,
+    column: str | None = None,
+    on_delete: str | None = None,
+    primary: bool = False,
+    index: bool = True,
+    default: Any = _MISSING,
+) -> Any:
+    """A reference to one ``target`` entity; the foreign key lives in this entity's table.
+
+    ``primary=True`` makes the foreign key part of a composite primary key.
+    """
+    return FieldSpec(
+        relation=RelationKind.MANY_TO_ONE,
+        target=target,
+        inversed_by=inversed_by,
+        nullable=nullable,
+        cascade=cascade,
+        column=column,
+        on_delete=on_delete,
+        primary=primary,
+        index=index,
+        owner=True,
+        default=default,
+    )
+
+
+def OneToOne(
+    target: Any,
+    *,
+    mapped_by: str | None = None,
+    inversed_by: str | None = None,
+    nullable: bool | None = None,
+    cascade: Cascade = Cascade.PERSIST,
+    column: str | None = None,
+    on_delete: str | None = None,
+    default: Any = _MISSING,
+) -> Any:
+    """A one-to-one relation. The side without ``mapped_by`` owns the (unique) foreign key."""
+    return FieldSpec(
+        relation=RelationKind.ONE_TO_ONE,
+        target=target,
+        mapped_by=mapped_by,
+        inversed_by=inversed_by,
+        nullable=nullable,
+        cascade=cascade,
+        column=column,
+        on_delete=on_delete,
+        owner=mapped_by is None,
+        default=None if mapped_by is not None and default is _MISSING else default,
+        init=mapped_by is None,
+    )
+
+
+def OneToMany(
+    target: Any,
+    *,
+    mapped_by: str,
+    cascade: Cascade = Cascade.PERSIST,
+    orphan_removal: bool = False,
+    order_by: dict[str, str] | None = None,
+) -> Any:
+    """The inverse side of a ManyToOne: a :class:`Collection` of ``target`` entities."""
+    return FieldSpec(
+        relation=RelationKind.ONE_TO_MANY,
+        target=target,
+        mapped_by=mapped_by,
+        cascade=cascade,
+        orphan_removal=orphan_removal,
+        order_by=order_by,
+        owner=False,
+        init=False,
+    )
+
+
+def ManyToMany(
+    target: Any,
+    *,
+    mapped_by: str | None = None,
+    inversed_by: str | None = None,
+    pivot_table: str | None = None,
+    cascade: Cascade = Cascade.PERSIST,
+    order_by: dict[str, str] | None = None,
+) -> Any:
+    """A :class:`Collection` of ``target`` entities joined through a pivot table.
+
+    The side without ``mapped_by`` owns the pivot table (named by the naming strategy unless
+    ``pivot_table`` is given).
+    """
+    return FieldSpec(
+        relation=RelationKind.MANY_TO_MANY,
+        target=target,
+        mapped_by=mapped_by,
+        inversed_by=inversed_by,
+        pivot_table=pivot_table,
+        cascade=cascade,
+        order_by=order_by,
+        owner=mapped_by is None,
+        init=False,
+    )

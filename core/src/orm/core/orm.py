@@ -1,0 +1,158 @@
+"""``ORM.init``: discovery, driver selection by URL, and the global EntityManager."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from typing import Any
+
+from orm.core.driver import Driver, SchemaManager
+from orm.core.entity_manager import EntityManager
+from orm.core.errors import ConfigurationError, DriverNotInstalledError
+from orm.core.metadata.discovery import discover
+from orm.core.metadata.model import EntityMetadata
+from orm.core.metadata.naming import NamingStrategy
+from orm.core.query_log import enable_debug_output
+from orm.core.unit_of_work.commit_order import CommitOrder, compute_commit_order
+
+DRIVER_ENTRY_POINTS = "orm.drivers"
+
+# Which distribution serves a URL scheme, for the "not installed" message.
+_DRIVER_PACKAGES = {
+    "sqlite": "orm-sqlite",
+    "postgresql": "orm-postgres",
+    "postgres": "orm-postgres",
+    "mysql": "orm-mysql",
+    "mariadb": "orm-mysql",
+    "mongodb": "orm-mongo",
+    "mongodb+srv": "orm-mongo",
+}
+
+
+@dataclass
+class Config:
+    """Everything ``ORM.init`` needs, as one object (the CLI loads the same thing)."""
+
+    url: str | None = None
+    entities: Sequence[type[Any]] = ()
+    naming_strategy: NamingStrategy = field(default_factory=NamingStrategy)
+    dataloader: bool = True
+    debug: bool = False
+    batch_size: int = 300
+    driver: type[Driver] | None = None
+    driver_options: dict[str, Any] = field(default_factory=dict)
+    migrations_path: str = "migrations"
+
+
+def _scheme(url: str) -> str:
+    if "://" not in url:
+        raise ConfigurationError(
+            f"{url!r} is not a database URL; use e.g. 'sqlite:///app.db', 'sqlite://:memory:', "
+            f"'postgresql://user:pass@host/db' or 'mysql://user:pass@host/db'"
+        )
+    scheme = url.split("://", 1)[0].lower()
+    return scheme if scheme == "mongodb+srv" else scheme.split("+", 1)[0]
+
+
+def driver_class_for(url: str) -> type[Driver]:
+    """The installed driver for ``url``'s scheme, found through the ``orm.drivers`` entry points."""
+    scheme = _scheme(url)
+    for point in entry_points(group=DRIVER_ENTRY_POINTS):
+        if point.name == scheme:
+            loaded: type[Driver] = point.load()
+            return loaded
+    package = _DRIVER_PACKAGES.get(scheme)
+    if package is None:
+        raise DriverNotInstalledError(
+            f"no orm driver handles {scheme}:// URLs; install the driver package for this "
+            f"database (it registers itself in the {DRIVER_ENTRY_POINTS!r} entry-point group)"
+        )
+    raise DriverNotInstalledError(
+        f"the {scheme}:// URL needs the {package} driver, which is not installed: "
+        f"pip install {package}"
+    )
+
+
+class ORM:
+    """An initialised ORM: metadata, a driver with its pool, and the global EntityManager."""
+
+    def __init__(
+        self,
+        config: Config,
+        driver: Driver,
+        metadata: dict[type[Any], EntityMetadata],
+        commit_order: CommitOrder,
+    ) -> None:
+        self.config = config
+        self.driver = driver
+        self.metadata = metadata
+        self.commit_order = commit_order
+        self.em = EntityManager(self, is_global=True)
+
+    @classmethod
+    async def init(
+        cls,
+        config: Config | None = None,
+        /,
+        *,
+        url: str | None = None,
+        entities: Sequence[type[Any]] | None = None,
+        naming_strategy: NamingStrategy | None = None,
+        dataloader: bool | None = None,
+        debug: bool | None = None,
+        batch_size: int | None = None,
+        driver: type[Driver] | None = None,
+        **driver_options: Any,
+    ) -> ORM:
+        """Validate the entities, pick the driver for ``url`` and open its pool.
+
+        Either pass a :class:`Config`, or its fields as keyword arguments (which override the
+        config's). Unknown keyword arguments go to the driver (pool sizes, timeouts, ...).
+        """
+        overrides: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "url": url,
+                "entities": entities,
+                "naming_strategy": naming_strategy,
+                "dataloader": dataloader,
+                "debug": debug,
+                "batch_size": batch_size,
+                "driver": driver,
+            }.items()
+            if value is not None
+        }
+        base = config or Config()
+        settings = replace(base, **overrides)
+        if driver_options:
+            settings.driver_options = {**base.driver_options, **driver_options}
+        if not settings.url:
+            raise ConfigurationError("ORM.init needs url=..., e.g. url='sqlite://:memory:'")
+        if not settings.entities:
+            raise ConfigurationError("ORM.init needs entities=[...]: the @entity classes to map")
+        if settings.batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1, got {settings.batch_size}")
+        if settings.debug:
+            enable_debug_output()
+        metadata = discover(list(settings.entities), settings.naming_strategy)
+        driver_class = settings.driver or driver_class_for(settings.url)
+        instance = driver_class.from_url(settings.url, **settings.driver_options)
+        metas = list(metadata.values())
+        await instance.connect(metas)
+        return cls(settings, instance, metadata, compute_commit_order(metas))
+
+    @property
+    def schema(self) -> SchemaManager:
+        """The schema generator: ``await orm.schema.create()``, ``drop()``, ``update()``."""
+        return self.driver.schema
+
+    async def close(self) -> None:
+        """Close the driver's connections."""
+        await self.driver.close()
+
+    async def __aenter__(self) -> ORM:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,1 @@
+"""The filter language and the dialect-agnostic query tree."""

@@ -1,0 +1,298 @@
+"""The filter language, parsed and validated into :mod:`orm.core.query.ast`.
+
+``{"name": "x"}``, ``{"age": {"$gte": 18}}``, ``{"author": {"name": {"$like": "J%"}}}``,
+``{"$or": [{...}, {...}]}``, a primary key, or an entity. Nothing here produces text: an
+unknown property or operator is a :class:`ValidationError` before any SQL exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orm.core.errors import ValidationError
+from orm.core.keys import coerce_scalar, normalize_key
+from orm.core.metadata.model import EntityMetadata, PropertyMetadata, ScalarKind
+from orm.core.query.ast import And, Comparison, Condition, Not, Op, OrderItem, Or, RelationCondition
+from orm.core.state import STATE_KEY
+
+_OPERATORS = {op.value: op for op in Op}
+_LIST_OPS = (Op.IN, Op.NIN)
+_TEXT_OPS = (Op.LIKE, Op.ILIKE, Op.RE)
+_ORDER_ALIASES = {"asc": False, "ascending": False, "desc": True, "descending": True, 1: False, -1: True}
+
+
+def parse_filter(meta: EntityMetadata, where: Any) -> Condition | None:
+    """Parse ``where`` (dict, primary key, list of keys, entity or None) for entity ``meta``."""
+    if where is None:
+        return None
+    if isinstance(where, Mapping):
+        return _parse_mapping(meta, where, meta.class_name)
+    pk = _pk_prop(meta)
+    if isinstance(where, list):
+        keys = tuple(normalize_key(meta, item, where=f"{meta.class_name} key") for item in where)
+        return _key_condition(meta, Op.IN, keys) if pk is None else Comparison(
+            pk, Op.IN, tuple(k[0] for k in keys)
+        )
+    key = normalize_key(meta, where, where=f"{meta.class_name} key")
+    return _key_condition(meta, Op.EQ, key)
+
+
+def _pk_prop(meta: EntityMetadata) -> PropertyMetadata | None:
+    if len(meta.primary_keys) == 1 and meta.primary_keys[0].relation is None:
+        return meta.primary_keys[0]
+    return None
+
+
+def key_condition(meta: EntityMetadata, keys: Sequence[tuple[Any, ...]]) -> Condition:
+    """``primary key IN keys`` for any key shape (used by loaders)."""
+    pk = _pk_prop(meta)
+    if pk is not None:
+        return Comparison(pk, Op.IN, tuple(k[0] for k in keys))
+    return _key_condition(meta, Op.IN, tuple(keys))
+
+
+def _key_condition(meta: EntityMetadata, op: Op, key: Any) -> Condition:
+    """Equality (or IN) on a possibly composite key, split over its properties."""
+    keys: tuple[tuple[Any, ...], ...] = key if op is Op.IN else (key,)
+    alternatives: list[Condition] = []
+    for one in keys:
+        parts: list[Condition] = []
+        offset = 0
+        for prop in meta.primary_keys:
+            width = len(prop.columns)
+            chunk = one[offset : offset + width]
+            offset += width
+            value = chunk if prop.relation is not None else chunk[0]
+            parts.append(Comparison(prop, Op.EQ, value))
+        alternatives.append(parts[0] if len(parts) == 1 else And(tuple(parts)))
+    if op is Op.EQ:
+        return alternatives[0]
+    return Or(tuple(alternatives))
+
+
+def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) -> Condition | None:
+    items: list[Condition] = []
+    for key, value in where.items():
+        if not isinstance(key, str):
+            raise ValidationError(f"{path}: filter keys must be property names, got {key!r}")
+        if key in ("$and", "$or"):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
+                raise ValidationError(f"{path}: {key} takes a list of filter dicts, got {value!r}")
+            parts = [c for c in (_parse_mapping(meta, v, path) for v in value) if c is not None]
+            if parts:
+                items.append(And(tuple(parts)) if key == "$and" else Or(tuple(parts)))
+            elif key == "$or":
+                items.append(Or(()))
+        elif key == "$not":
+            if not isinstance(value, Mapping):
+                raise ValidationError(f"{path}: $not takes a filter dict, got {value!r}")
+            inner = _parse_mapping(meta, value, path)
+            if inner is not None:
+                items.append(Not(inner))
+        elif key.startswith("$"):
+            raise ValidationError(
+                f"{path}: unknown operator {key!r} at the top of a filter; use $and, $or, $not, "
+                f"or a property name of {meta.class_name}"
+            )
+        else:
+            prop = meta.properties.get(key)
+            if prop is None:
+                known = ", ".join(meta.properties)
+                raise ValidationError(
+                    f"{meta.class_name} has no property {key!r} (in filter {path}); known "
+                    f"properties: {known}"
+                )
+            items.append(_parse_property(prop, value, f"{meta.class_name}.{key}"))
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def _is_operator_dict(value: Any) -> bool:
+    return isinstance(value, Mapping) and bool(value) and all(
+        isinstance(k, str) and k.startswith("$") for k in value
+    )
+
+
+def _parse_property(prop: PropertyMetadata, value: Any, where: str) -> Condition:
+    if prop.relation is not None:
+        return _parse_relation(prop, value, where)
+    if _is_operator_dict(value):
+        return _combine([_operator(prop, op, v, where) for op, v in value.items()])
+    if isinstance(value, Mapping) and prop.kind is not ScalarKind.JSON:
+        raise ValidationError(
+            f"{where} is not a relation: a dict value must hold operators such as $eq or $in, "
+            f"got {dict(value)!r}"
+        )
+    if isinstance(value, (list, tuple, set)) and prop.kind is not ScalarKind.JSON:
+        return _operator(prop, "$in", list(value), where)
+    return _operator(prop, "$eq", value, where)
+
+
+def _combine(items: list[Condition]) -> Condition:
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def _operator(prop: PropertyMetadata, name: str, value: Any, where: str) -> Condition:
+    op = _OPERATORS.get(name)
+    if op is None:
+        if name == "$not":
+            if not isinstance(value, Mapping):
+                raise ValidationError(f"{where}: $not takes a dict of operators, got {value!r}")
+            return Not(_parse_property(prop, value, where))
+        known = ", ".join(sorted(_OPERATORS))
+        raise ValidationError(f"{where}: unknown operator {name!r}; use one of {known}, $not")
+    kind = prop.kind
+    assert kind is not None
+    at = f"{where} {name}"
+    if op in _LIST_OPS:
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValidationError(f"{at} takes a list of values, got {value!r}")
+        converted = tuple(coerce_scalar(kind, v, where=at, enum_type=prop.enum_type) for v in value)
+        return Comparison(prop, op, converted)
+    if op is Op.EXISTS:
+        if not isinstance(value, bool):
+            raise ValidationError(f"{at} takes True or False, got {value!r}")
+        return Comparison(prop, op, value)
+    if op in _TEXT_OPS:
+        if not isinstance(value, str):
+            raise ValidationError(f"{at} takes a str pattern, got {value!r}")
+        if kind is not ScalarKind.STRING:
+            raise ValidationError(f"{at} applies to str properties; {where} is {kind.value}")
+        return Comparison(prop, op, value)
+    if op is Op.CONTAINS:
+        if kind is not ScalarKind.JSON:
+            raise ValidationError(
+                f"{at} applies to JSON (dict/list) properties; for text use $like '%...%'"
+            )
+        return Comparison(prop, op, value)
+    if kind is ScalarKind.JSON and op is not Op.EQ and op is not Op.NE:
+        raise ValidationError(f"{at}: JSON properties support $eq, $ne, $contains, $exists")
+    return Comparison(prop, op, coerce_scalar(kind, value, where=at, enum_type=prop.enum_type))
+
+
+def _parse_relation(prop: PropertyMetadata, value: Any, where: str) -> Condition:
+    target = prop.target
+    assert target is not None
+    if isinstance(value, Mapping) and value and not _is_operator_dict(value):
+        if any(isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$not") for k in value):
+            raise ValidationError(
+                f"{where}: do not mix operators and property names in one dict ({dict(value)!r})"
+            )
+        inner = _parse_mapping(target, value, where)
+        if inner is None:
+            raise ValidationError(f"{where}: empty filter on a relation")
+        return RelationCondition(prop, inner)
+    if prop.is_owning_to_one:
+        return _foreign_key(prop, value, where)
+    # Inverse sides: a condition on the target's key.
+    if value is None:
+        raise ValidationError(
+            f"{where}: compare the inverse side of a relation to entities or keys, not None"
+        )
+    return RelationCondition(prop, _target_keys(target, value, where))
+
+
+def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition:
+    target = prop.target
+    assert target is not None
+    if _is_operator_dict(value):
+        parts: list[Condition] = []
+        for name, operand in value.items():
+            op = _OPERATORS.get(name)
+            if op in (Op.EQ, Op.NE):
+                key = None if operand is None else normalize_key(target, operand, where=where)
+                parts.append(Comparison(prop, op, key))
+            elif op in _LIST_OPS:
+                if not isinstance(operand, (list, tuple, set)):
+                    raise ValidationError(f"{where} {name} takes a list, got {operand!r}")
+                keys = tuple(normalize_key(target, o, where=where) for o in operand)
+                parts.append(Comparison(prop, op, keys))
+            elif op is Op.EXISTS:
+                if not isinstance(operand, bool):
+                    raise ValidationError(f"{where} $exists takes True or False")
+                parts.append(Comparison(prop, op, operand))
+            else:
+                raise ValidationError(
+                    f"{where}: operator {name!r} does not apply to a relation; use $eq, $ne, $in, "
+                    f"$nin, $exists, or filter the target's properties with a nested dict"
+                )
+        return _combine(parts)
+    if isinstance(value, (list, tuple)) and not (
+        isinstance(value, tuple) and len(target.pk_columns) > 1
+    ):
+        return Comparison(
+            prop, Op.IN, tuple(normalize_key(target, v, where=where) for v in value)
+        )
+    if value is None:
+        return Comparison(prop, Op.EQ, None)
+    return Comparison(prop, Op.EQ, normalize_key(target, value, where=where))
+
+
+def _target_keys(target: EntityMetadata, value: Any, where: str) -> Condition:
+    if _is_operator_dict(value):
+        if set(value) - {"$in", "$eq"}:
+            raise ValidationError(f"{where}: only $in and $eq apply to the keys of a collection")
+        if "$in" in value:
+            keys = [normalize_key(target, v, where=where) for v in value["$in"]]
+            return key_condition(target, keys)
+        value = value["$eq"]
+    if isinstance(value, list):
+        return key_condition(target, [normalize_key(target, v, where=where) for v in value])
+    return key_condition(target, [normalize_key(target, value, where=where)])
+
+
+def parse_order_by(meta: EntityMetadata, order_by: Any) -> tuple[OrderItem, ...]:
+    """``{"name": "asc", "author": {"name": "desc"}}`` into order items."""
+    if not order_by:
+        return ()
+    if not isinstance(order_by, Mapping):
+        raise ValidationError(
+            f"order_by for {meta.class_name} takes a dict such as {{'name': 'asc'}}, got "
+            f"{order_by!r}"
+        )
+    return tuple(_order_items(meta, order_by, ()))
+
+
+def _order_items(
+    meta: EntityMetadata, order_by: Mapping[str, Any], prefix: tuple[PropertyMetadata, ...]
+) -> list[OrderItem]:
+    items: list[OrderItem] = []
+    for name, direction in order_by.items():
+        prop = meta.properties.get(name)
+        where = ".".join([p.name for p in prefix] + [name])
+        if prop is None:
+            raise ValidationError(
+                f"order_by: {meta.class_name} has no property {name!r} (in {where!r})"
+            )
+        if isinstance(direction, Mapping):
+            if not prop.is_to_one or prop.target is None:
+                raise ValidationError(
+                    f"order_by: {prop.path} is not a to-one relation, so it cannot be ordered by "
+                    f"its target's properties"
+                )
+            items.extend(_order_items(prop.target, direction, (*prefix, prop)))
+            continue
+        if prop.is_collection:
+            raise ValidationError(f"order_by: cannot order by the collection {prop.path}")
+        key = direction.lower() if isinstance(direction, str) else direction
+        nulls_first: bool | None = None
+        if isinstance(key, str) and " nulls " in key:
+            key, _, nulls = key.partition(" nulls ")
+            if nulls not in ("first", "last"):
+                raise ValidationError(f"order_by {where}: use 'nulls first' or 'nulls last'")
+            nulls_first = nulls == "first"
+        if key not in _ORDER_ALIASES:
+            raise ValidationError(
+                f"order_by {where}: direction must be 'asc' or 'desc' (optionally with "
+                f"' nulls first'/' nulls last'), got {direction!r}"
+            )
+        if prop.is_to_one and not prop.owner:
+            raise ValidationError(f"order_by: cannot order by the inverse side {prop.path}")
+        items.append(OrderItem((*prefix, prop), _ORDER_ALIASES[key], nulls_first))
+    return items
+
+
+def is_entity(value: Any) -> bool:
+    return STATE_KEY in getattr(value, "__dict__", {})

@@ -1,0 +1,260 @@
+"""What a flush has to write: new entities (with cascades), changes, removals, pivot rows.
+
+Planning changes nothing in the EntityManager, so a flush that fails leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from orm.core.collection import Collection
+from orm.core.errors import EntityStateError, ValidationError
+from orm.core.metadata.model import Cascade, PropertyMetadata, RelationKind
+from orm.core.state import STATE_KEY, EntityState, Status, meta_of
+from orm.core.unit_of_work.snapshot import changed_properties
+
+if TYPE_CHECKING:
+    from orm.core.unit_of_work.uow import UnitOfWork
+
+_MISSING: Any = object()
+
+
+@dataclass
+class FlushPlan:
+    inserts: list[Any] = field(default_factory=list)
+    updates: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    removes: list[Any] = field(default_factory=list)
+    pivot_inserts: list[tuple[PropertyMetadata, Any, Any]] = field(default_factory=list)
+    pivot_deletes: list[tuple[PropertyMetadata, Any, Any]] = field(default_factory=list)
+    collections: list[Collection[Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.inserts or self.updates or self.removes or self.pivot_inserts or self.pivot_deletes
+        )
+
+
+async def build_plan(uow: UnitOfWork) -> FlushPlan:
+    plan = FlushPlan()
+    removed = await _collect_removals(uow)
+    plan.removes = list(removed.values())
+    plan.inserts = _collect_inserts(uow, removed)
+    inserted = {id(e) for e in plan.inserts}
+    for entity in plan.inserts:
+        _check_required(entity)
+    for entity in _candidates_for_update(uow):
+        if id(entity) in removed or id(entity) in inserted:
+            continue
+        state: EntityState = entity.__dict__[STATE_KEY]
+        if state.status is not Status.MANAGED:
+            continue
+        changes = changed_properties(entity, meta_of(entity), state.snapshot or {})
+        if changes:
+            _check_changes(entity, changes)
+            plan.updates.append((entity, changes))
+    _collect_pivots(uow, plan, removed, inserted)
+    return plan
+
+
+def _candidates_for_update(uow: UnitOfWork) -> list[Any]:
+    seen = dict(uow.touched)
+    for entity in uow.mutable_entities():
+        seen.setdefault(id(entity), entity)
+    return list(seen.values())
+
+
+async def _collect_removals(uow: UnitOfWork) -> dict[int, Any]:
+    removed: dict[int, Any] = {}
+    level = [e for e in uow.remove_queue.values() if _status(e) is Status.MANAGED]
+    for entity in list(uow.touched.values()):
+        level.extend(_orphans(entity))
+    while level:
+        fresh = []
+        for entity in level:
+            if id(entity) not in removed:
+                removed[id(entity)] = entity
+                fresh.append(entity)
+        await _load_cascading(uow, fresh)
+        level = [child for entity in fresh for child in _cascade_remove_targets(entity)]
+    return removed
+
+
+def _orphans(entity: Any) -> Iterable[Any]:
+    if _status(entity) is not Status.MANAGED:
+        return ()
+    orphans = []
+    for prop in meta_of(entity).collections:
+        if not prop.orphan_removal:
+            continue
+        collection: Collection[Any] | None = entity.__dict__.get(prop.name)
+        if collection is None:
+            continue
+        assert prop.mapped_by is not None
+        for item in collection._removed:
+            if item.__dict__.get(prop.mapped_by) is None and _status(item) is Status.MANAGED:
+                orphans.append(item)
+    return orphans
+
+
+async def _load_cascading(uow: UnitOfWork, entities: list[Any]) -> None:
+    """Load the not-yet-loaded relations a cascading remove has to follow (one query each)."""
+    by_prop: dict[int, tuple[PropertyMetadata, list[Any]]] = {}
+    for entity in entities:
+        for prop in meta_of(entity).properties.values():
+            if prop.relation is None or not prop.cascade & Cascade.REMOVE:
+                continue
+            if _needs_load(entity, prop):
+                by_prop.setdefault(id(prop), (prop, []))[1].append(entity)
+    if by_prop:
+        await asyncio.gather(
+            *(uow.em._loader.load_relation(owners, prop) for prop, owners in by_prop.values())
+        )
+
+
+def _needs_load(entity: Any, prop: PropertyMetadata) -> bool:
+    value = entity.__dict__.get(prop.name, _MISSING)
+    if prop.is_collection:
+        return isinstance(value, Collection) and not value.initialized
+    return value is _MISSING
+
+
+def _cascade_remove_targets(entity: Any) -> list[Any]:
+    targets = []
+    for prop in meta_of(entity).properties.values():
+        if prop.relation is None or not prop.cascade & Cascade.REMOVE:
+            continue
+        value = entity.__dict__.get(prop.name)
+        if value is None:
+            continue
+        items = (value._items or []) if prop.is_collection else [value]
+        targets.extend(i for i in items if _status(i) is Status.MANAGED)
+    return targets
+
+
+def _collect_inserts(uow: UnitOfWork, removed: dict[int, Any]) -> list[Any]:
+    """New entities to insert: persisted ones and those reachable through Cascade.PERSIST."""
+    found: dict[int, Any] = {}
+    queue: deque[Any] = deque()
+
+    def add(entity: Any) -> None:
+        found[id(entity)] = entity
+        queue.append(entity)
+
+    def consider(prop: PropertyMetadata, source: Any, target: Any) -> None:
+        state = target.__dict__.get(STATE_KEY)
+        if state is None:
+            raise ValidationError(f"{prop.path} holds a {type(target).__name__}, not an entity")
+        if state.uow is not None and state.uow is not uow:
+            raise EntityStateError(
+                f"{prop.path} points to a {type(target).__name__} managed by another "
+                f"EntityManager fork; load it in this fork (em.get_reference or find) instead "
+                f"of sharing entities between forks"
+            )
+        if state.status is not Status.NEW or id(target) in found or id(target) in removed:
+            return
+        if not prop.cascade & Cascade.PERSIST:
+            raise ValidationError(
+                f"{prop.path} of a {type(source).__name__} points to a new "
+                f"{type(target).__name__} that was never persisted: call em.persist() on it, "
+                f"or add Cascade.PERSIST to {prop.path}"
+            )
+        add(target)
+
+    for entity in list(uow.persist_queue.values()):
+        if _status(entity) is Status.NEW and id(entity) not in found and id(entity) not in removed:
+            add(entity)
+    for entity in list(uow.touched.values()):
+        if _status(entity) is Status.MANAGED and id(entity) not in removed:
+            for prop, target in _related(entity, whole=False):
+                consider(prop, entity, target)
+    order: list[Any] = []
+    while queue:
+        current = queue.popleft()
+        order.append(current)
+        for prop, target in _related(current, whole=True):
+            consider(prop, current, target)
+    return order
+
+
+def _related(entity: Any, *, whole: bool) -> Iterable[tuple[PropertyMetadata, Any]]:
+    """Related entities; for a managed owner (``whole=False``) only collection additions."""
+    d = entity.__dict__
+    for prop in meta_of(entity).properties.values():
+        if prop.relation is None:
+            continue
+        value = d.get(prop.name)
+        if value is None:
+            continue
+        if prop.is_collection:
+            items = list(value._added)
+            if whole and value._items:
+                items.extend(value._items)
+            for item in items:
+                yield prop, item
+        else:
+            yield prop, value
+
+
+def _check_required(entity: Any) -> None:
+    meta = meta_of(entity)
+    d = entity.__dict__
+    for prop in meta.persistent:
+        if prop.nullable or prop.autoincrement or prop.server_default is not None:
+            continue
+        if d.get(prop.name) is None:
+            raise ValidationError(
+                f"{prop.path} is required but the new {meta.class_name} has no value for it; set "
+                f"it (or declare it `| None`, or give it a default) before flushing"
+            )
+
+
+def _check_changes(entity: Any, changes: dict[str, Any]) -> None:
+    meta = meta_of(entity)
+    for name, value in changes.items():
+        prop = meta.properties[name]
+        if value is None and not prop.nullable:
+            raise ValidationError(
+                f"{prop.path} cannot be set to None on {meta.class_name} {entity!r}: the column "
+                f"is NOT NULL. Assign a value, or remove the entity instead"
+            )
+        if prop.primary:
+            raise ValidationError(
+                f"{prop.path} is a primary key and cannot change once the {meta.class_name} is "
+                f"stored; create a new entity instead"
+            )
+
+
+def _collect_pivots(
+    uow: UnitOfWork, plan: FlushPlan, removed: dict[int, Any], inserted: set[int]
+) -> None:
+    owners = dict(uow.touched)
+    for entity in plan.inserts:
+        owners.setdefault(id(entity), entity)
+    for owner in owners.values():
+        if id(owner) in removed:
+            continue
+        for prop in meta_of(owner).collections:
+            collection: Collection[Any] | None = owner.__dict__.get(prop.name)
+            if collection is None:
+                continue
+            plan.collections.append(collection)
+            if prop.relation is not RelationKind.MANY_TO_MANY or not prop.owner:
+                continue
+            for target in collection._added:
+                if id(target) not in removed:
+                    plan.pivot_inserts.append((prop, owner, target))
+            if id(owner) in inserted:
+                continue
+            for target in collection._removed:
+                if id(target) not in removed and id(target) not in inserted:
+                    plan.pivot_deletes.append((prop, owner, target))
+
+
+def _status(entity: Any) -> Status | None:
+    state = entity.__dict__.get(STATE_KEY)
+    return state.status if state is not None else None

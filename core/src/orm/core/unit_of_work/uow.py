@@ -1,0 +1,162 @@
+"""The Unit of Work of one EntityManager fork: what to write, and writing it in one go."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orm.core.collection import Collection
+from orm.core.errors import EntityStateError
+from orm.core.keys import entity_key
+from orm.core.loading.hydrator import Hydrator
+from orm.core.state import STATE_KEY, EntityState, Status, meta_of, state_of
+from orm.core.unit_of_work.execute import FlushExecutor
+from orm.core.unit_of_work.identity_map import IdentityMap
+from orm.core.unit_of_work.plan import FlushPlan, build_plan
+from orm.core.unit_of_work.snapshot import take_snapshot
+
+if TYPE_CHECKING:
+    from orm.core.entity_manager import EntityManager
+
+
+class UnitOfWork:
+    """Tracks new, touched and removed entities of one fork; ``flush`` writes them."""
+
+    def __init__(self, em: EntityManager) -> None:
+        self.em = em
+        self.identity_map = IdentityMap()
+        self.hydrator = Hydrator(self)
+        self.persist_queue: dict[int, Any] = {}
+        self.remove_queue: dict[int, Any] = {}
+        # Entities whose attributes or collections were assigned since the last flush.
+        self.touched: dict[int, Any] = {}
+        self._mutable_classes: set[type[Any]] = set()
+
+    # -- bookkeeping called by descriptors and the EntityManager ----------------------------
+
+    def touch(self, entity: object) -> None:
+        self.touched[id(entity)] = entity
+
+    def mutable_entities(self) -> list[Any]:
+        """Managed entities with JSON fields, which can change in place without ``__set__``."""
+        if not self._mutable_classes:
+            return []
+        return [e for e in self.identity_map if type(e) in self._mutable_classes]
+
+    def register_managed(self, entity: Any) -> None:
+        if meta_of(entity).has_mutable:
+            self._mutable_classes.add(type(entity))
+
+    def _own(self, entity: object, action: str) -> EntityState:
+        state = state_of(entity)
+        if state.uow is not None and state.uow is not self:
+            raise EntityStateError(
+                f"cannot {action} this {type(entity).__name__}: it belongs to another "
+                f"EntityManager fork. Use one fork per unit of work, and load the entity in this "
+                f"fork (em.get_reference / em.find_one) instead of passing it across"
+            )
+        return state
+
+    def persist(self, entity: object) -> None:
+        state = self._own(entity, "persist")
+        if state.status is Status.REMOVED:
+            raise EntityStateError(
+                f"cannot persist this {type(entity).__name__}: it was removed from the database; "
+                f"create a new instance instead"
+            )
+        self.remove_queue.pop(id(entity), None)
+        if state.status is Status.NEW:
+            state.uow = self
+            self.persist_queue[id(entity)] = entity
+
+    def remove(self, entity: object) -> None:
+        state = self._own(entity, "remove")
+        if state.status is Status.NEW:
+            self.persist_queue.pop(id(entity), None)
+            return
+        if state.status is not Status.MANAGED:
+            raise EntityStateError(
+                f"cannot remove this {type(entity).__name__}: it is {state.status.value}, not "
+                f"managed by this EntityManager"
+            )
+        self.remove_queue[id(entity)] = entity
+
+    def clear(self) -> None:
+        for entity in self.identity_map:
+            state = entity.__dict__[STATE_KEY]
+            state.uow = None
+            state.status = Status.DETACHED
+        for entity in self.persist_queue.values():
+            entity.__dict__[STATE_KEY].uow = None
+        self.identity_map.clear()
+        self.persist_queue.clear()
+        self.remove_queue.clear()
+        self.touched.clear()
+        self._mutable_classes.clear()
+
+    # -- flush -----------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        plan = await build_plan(self)
+        if plan.empty:
+            self._finish(plan, None)
+            return
+        orm = self.em.orm
+        async with self.em._write_scope() as connection:
+            executor = FlushExecutor(
+                plan, connection, orm.commit_order, orm.driver.platform, orm.config.batch_size
+            )
+            await executor.run()
+        self._finish(plan, executor)
+
+    def _finish(self, plan: FlushPlan, executor: FlushExecutor | None) -> None:
+        """Apply a committed flush to the entities: keys, states, snapshots, identity map."""
+        for entity in plan.inserts:
+            d = entity.__dict__
+            if executor is not None:
+                for name, value in executor.generated.get(id(entity), {}).items():
+                    d[name] = value
+            state: EntityState = d[STATE_KEY]
+            state.status = Status.MANAGED
+            state.uow = self
+            state.initialized = True
+            meta = meta_of(entity)
+            for prop in meta.collections:
+                if prop.name not in d:
+                    d[prop.name] = Collection(entity, prop.name, initialized=True)
+            state.snapshot = take_snapshot(entity, meta)
+            key = entity_key(entity, meta)
+            assert key is not None
+            self.identity_map.add(meta.cls, key, entity)
+            self.register_managed(entity)
+        for entity, _ in plan.updates:
+            entity.__dict__[STATE_KEY].snapshot = take_snapshot(entity, meta_of(entity))
+        for entity in plan.removes:
+            self._forget_removed(entity)
+        for collection in plan.collections:
+            collection._reset_changes()
+        for entity in plan.inserts:
+            for prop in meta_of(entity).collections:
+                entity.__dict__[prop.name]._reset_changes()
+        self.persist_queue.clear()
+        self.remove_queue.clear()
+        self.touched.clear()
+
+    def _forget_removed(self, entity: Any) -> None:
+        meta = meta_of(entity)
+        state: EntityState = entity.__dict__[STATE_KEY]
+        key = entity_key(entity, meta)
+        if key is not None:
+            self.identity_map.discard(meta.cls, key)
+        state.status = Status.REMOVED
+        state.uow = None
+        for prop in meta.persistent:
+            inverse = prop.inverse
+            target = entity.__dict__.get(prop.name)
+            if prop.relation is None or inverse is None or target is None:
+                continue
+            other = target.__dict__.get(inverse.name)
+            if isinstance(other, Collection):
+                other._detach_item(entity)
+                other._added[:] = [i for i in other._added if i is not entity]
+            elif other is entity:
+                target.__dict__[inverse.name] = None

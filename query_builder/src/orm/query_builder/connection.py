@@ -1,0 +1,192 @@
+"""The shared SQL :class:`Connection`: renders with SQLAlchemy Core, runs through the driver."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from orm.core.driver import (
+    Connection,
+    DeleteBatch,
+    ExecuteResult,
+    InsertBatch,
+    IsolationLevel,
+    PivotBatch,
+    Row,
+    UpdateBatch,
+    UpsertBatch,
+)
+from orm.core.errors import ValidationError
+from orm.core.query.ast import CountQuery, SelectQuery
+from orm.core.query_log import log_statement
+
+if TYPE_CHECKING:
+    from orm.query_builder.driver import SqlDriver
+
+
+class SqlConnection(Connection):
+    """Drivers implement the four ``_native_*`` methods on their database library."""
+
+    def __init__(self, driver: SqlDriver) -> None:
+        self.driver = driver
+
+    # -- what a driver implements ----------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _native_fetch(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """Run a statement that returns rows."""
+
+    @abc.abstractmethod
+    async def _native_execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement; return the affected row count."""
+
+    async def _native_insert_ids(self, sql: str, params: Sequence[Any]) -> tuple[int, int]:
+        """(first generated id, row count) of an INSERT, for databases without RETURNING."""
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    async def existing_columns(self) -> dict[str, set[str]]:
+        """The tables of the current database/schema and their column names."""
+
+    # -- running ---------------------------------------------------------------------------
+
+    def compile(self, statement: sa.sql.ClauseElement) -> tuple[str, list[Any]]:
+        return self.driver.compile(statement)
+
+    async def fetch(self, statement: sa.sql.ClauseElement, *, table: str | None = None) -> list[Sequence[Any]]:
+        sql, params = self.compile(statement)
+        return await self._timed(self._native_fetch, sql, params, table)
+
+    async def run(self, statement: sa.sql.ClauseElement, *, table: str | None = None) -> int:
+        sql, params = self.compile(statement)
+        return await self._timed(self._native_execute, sql, params, table)
+
+    async def run_sql(self, sql: str) -> None:
+        await self._timed(self._native_execute, sql, [], None)
+
+    async def _timed(self, function: Any, sql: str, params: Sequence[Any], table: str | None) -> Any:
+        started = time.perf_counter()
+        try:
+            return await function(sql, params)
+        except Exception as exc:
+            raise self.driver.translate_error(exc, sql=sql, table=table) from exc
+        finally:
+            log_statement(sql, len(params), (time.perf_counter() - started) * 1000)
+
+    # -- Connection ------------------------------------------------------------------------
+
+    async def find(self, query: SelectQuery) -> list[Row]:
+        statement, read = self.driver.renderer.select(query)
+        rows = await self.fetch(statement, table=query.entity.table)
+        return [read(row) for row in rows]
+
+    async def count(self, query: CountQuery) -> dict[tuple[Any, ...], int] | int:
+        statement, width = self.driver.renderer.count(query)
+        rows = await self.fetch(statement, table=query.entity.table)
+        if width == 0:
+            return int(rows[0][0]) if rows else 0
+        from_db = self.driver.values.from_db
+        if query.pivot is not None:
+            key_columns = query.pivot.prop.entity.pk_columns
+        else:
+            assert query.group_by is not None
+            key_columns = query.group_by.columns
+        return {
+            tuple(from_db(c, v) for c, v in zip(key_columns, row[:width], strict=True)): int(row[width])
+            for row in rows
+        }
+
+    async def insert(self, batch: InsertBatch) -> list[Row]:
+        platform = self.driver.platform
+        table = batch.entity.table
+        if not batch.returning:
+            await self.run(self.driver.renderer.insert(batch, returning=False), table=table)
+            return [{} for _ in batch.rows]
+        if platform.returning:
+            statement = self.driver.renderer.insert(batch, returning=True)
+            rows = await self.fetch(statement, table=table)
+            return self._generated(batch, rows)
+        return await self._insert_without_returning(batch)
+
+    def _generated(self, batch: InsertBatch, rows: list[Sequence[Any]]) -> list[Row]:
+        columns = [c for prop in batch.returning for c in prop.columns]
+        from_db = self.driver.values.from_db
+        values = [tuple(from_db(c, v) for c, v in zip(columns, row, strict=True)) for row in rows]
+        if len(columns) == 1:
+            # Auto-increment keys grow with the VALUES order within one statement; RETURNING's
+            # row order is not guaranteed, so sort to pair each key with its row.
+            values.sort(key=lambda v: v[0])
+        names = [prop.name for prop in batch.returning]
+        return [dict(zip(names, value, strict=True)) for value in values]
+
+    async def _insert_without_returning(self, batch: InsertBatch) -> list[Row]:
+        statement = self.driver.renderer.insert(batch, returning=False)
+        sql, params = self.compile(statement)
+        first, count = await self._timed(self._native_insert_ids, sql, params, batch.entity.table)
+        name = batch.returning[0].name
+        step = self.driver.auto_increment_step
+        return [{name: first + i * step} for i in range(count)]
+
+    async def update(self, batch: UpdateBatch) -> int:
+        return await self.run(self.driver.renderer.update(batch), table=batch.entity.table)
+
+    async def delete(self, batch: DeleteBatch) -> int:
+        return await self.run(self.driver.renderer.delete(batch), table=batch.entity.table)
+
+    async def write_pivot(self, batch: PivotBatch) -> None:
+        await self.run(self.driver.renderer.pivot(batch), table=batch.prop.pivot_table)
+
+    async def upsert(self, batch: UpsertBatch) -> list[Row]:
+        raise ValidationError(f"{self.driver.platform.name} does not support upsert yet")
+
+    async def execute(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        if params is not None and not isinstance(params, Mapping):
+            raise ValidationError(
+                "execute() takes parameters as a dict for :name placeholders, e.g. "
+                "execute('SELECT * FROM author WHERE id = :id', {'id': 1})"
+            )
+        statement = sa.text(sql)
+        if params:
+            statement = statement.bindparams(**params)
+        compiled_sql, values = self.compile(statement)
+        started = time.perf_counter()
+        try:
+            rows, columns, rowcount = await self._native_raw(compiled_sql, values)
+        except Exception as exc:
+            raise self.driver.translate_error(exc, sql=compiled_sql, table=None) from exc
+        finally:
+            log_statement(compiled_sql, len(values), (time.perf_counter() - started) * 1000)
+        return ExecuteResult([dict(zip(columns, row, strict=False)) for row in rows], rowcount)
+
+    @abc.abstractmethod
+    async def _native_raw(
+        self, sql: str, params: Sequence[Any]
+    ) -> tuple[list[Sequence[Any]], list[str], int]:
+        """Run raw SQL: (rows, column names, affected row count)."""
+
+    # -- transactions ----------------------------------------------------------------------
+
+    async def begin(self, isolation_level: IsolationLevel | None = None) -> None:
+        for sql in self.driver.begin_statements(isolation_level):
+            await self.run_sql(sql)
+
+    async def commit(self) -> None:
+        await self.run_sql("COMMIT")
+
+    async def rollback(self) -> None:
+        await self.run_sql("ROLLBACK")
+
+    async def savepoint(self, name: str) -> None:
+        await self.run_sql(f"SAVEPOINT {name}")
+
+    async def release_savepoint(self, name: str) -> None:
+        await self.run_sql(f"RELEASE SAVEPOINT {name}")
+
+    async def rollback_to_savepoint(self, name: str) -> None:
+        await self.run_sql(f"ROLLBACK TO SAVEPOINT {name}")

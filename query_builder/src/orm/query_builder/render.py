@@ -1,0 +1,449 @@
+"""Render query trees and change batches as SQLAlchemy Core statements.
+
+To-one relations in filters and ``order_by`` become LEFT OUTER JOINs; to-many relations become
+``EXISTS`` subqueries, so a filter never multiplies root rows (pagination stays on roots).
+Every value is a bound parameter, converted by the driver's :class:`ValueConverter`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from orm.core.driver import DeleteBatch, InsertBatch, PivotBatch, UpdateBatch
+from orm.core.metadata.model import (
+    ColumnInfo,
+    EntityMetadata,
+    PropertyMetadata,
+    RelationKind,
+    ScalarKind,
+)
+from orm.core.query.ast import (
+    And,
+    Comparison,
+    Condition,
+    CountQuery,
+    LockMode,
+    Not,
+    Op,
+    Or,
+    OrderItem,
+    PivotJoin,
+    RelationCondition,
+    SelectQuery,
+)
+from orm.query_builder.values import ValueConverter
+
+Key = tuple[Any, ...]
+# (statement, how to turn a result row into {property: value})
+RowReader = Callable[[Sequence[Any]], dict[str, Any]]
+
+
+class _Scope:
+    """An aliased table in a statement, with the to-one joins hanging off it."""
+
+    def __init__(self, renderer: SqlRenderer, meta: EntityMetadata, alias: sa.FromClause) -> None:
+        self.renderer = renderer
+        self.meta = meta
+        self.alias = alias
+        self.from_clause: sa.FromClause = alias
+        self._joins: dict[tuple[int, ...], _Scope] = {}
+
+    def column(self, column: ColumnInfo) -> ColumnElement[Any]:
+        return self.alias.c[column.name]  # type: ignore[no-any-return]
+
+    def join(self, path: Sequence[PropertyMetadata]) -> _Scope:
+        scope = self
+        for depth in range(1, len(path) + 1):
+            key = tuple(id(p) for p in path[:depth])
+            joined = self._joins.get(key)
+            if joined is None:
+                joined = scope._join_one(path[depth - 1], self)
+                self._joins[key] = joined
+            scope = joined
+        return scope
+
+    def _join_one(self, prop: PropertyMetadata, root: _Scope) -> _Scope:
+        target = prop.target
+        assert target is not None
+        alias = self.renderer.alias(target)
+        joined = _Scope(self.renderer, target, alias)
+        if prop.is_owning_to_one:
+            pairs = zip(prop.columns, target.pk_columns, strict=True)
+            onclause = sa.and_(*(self.column(fk) == joined.column(pk) for fk, pk in pairs))
+        else:  # inverse OneToOne: the foreign key is on the target
+            owning = prop.inverse
+            assert owning is not None
+            pairs = zip(owning.columns, self.meta.pk_columns, strict=True)
+            onclause = sa.and_(*(joined.column(fk) == self.column(pk) for fk, pk in pairs))
+        root.from_clause = root.from_clause.outerjoin(alias, onclause)
+        return joined
+
+
+class SqlRenderer:
+    def __init__(self, tables: dict[str, sa.Table], values: ValueConverter) -> None:
+        self.tables = tables
+        self.values = values
+        self._aliases = itertools.count()
+
+    def alias(self, meta: EntityMetadata) -> sa.FromClause:
+        return self.tables[meta.table].alias(f"e{next(self._aliases)}")
+
+    def _root(self, meta: EntityMetadata) -> _Scope:
+        self._aliases = itertools.count()
+        return _Scope(self, meta, self.alias(meta))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def select(self, query: SelectQuery) -> tuple[sa.Select[Any], RowReader]:
+        root = self._root(query.entity)
+        columns: list[Any] = []
+        readers: list[tuple[PropertyMetadata, int, int]] = []
+        for prop in query.entity.persistent:
+            start = len(columns)
+            columns.extend(root.column(c) for c in prop.columns)
+            readers.append((prop, start, len(columns)))
+        owner_slice: tuple[int, int] | None = None
+        where: list[ColumnElement[bool]] = []
+        pivot_columns: list[ColumnInfo] = []
+        if query.pivot is not None:
+            pivot, owner_cols, pivot_columns = self._pivot_join(root, query.pivot, where)
+            owner_slice = (len(columns), len(columns) + len(owner_cols))
+            columns.extend(pivot.c[name].label(f"__owner_{i}") for i, name in enumerate(owner_cols))
+        if query.where is not None:
+            where.append(self.condition(root, query.where))
+        order = [term for item in query.order_by for term in self._order(root, item)]
+        statement = sa.select(*columns).select_from(root.from_clause)
+        if where:
+            statement = statement.where(*where)
+        if order:
+            statement = statement.order_by(*order)
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        if query.offset:
+            statement = statement.offset(query.offset)
+        if query.lock_mode is not None:
+            statement = statement.with_for_update(
+                read=query.lock_mode is LockMode.PESSIMISTIC_READ,
+                nowait=query.lock_nowait,
+                skip_locked=query.lock_skip_locked,
+                of=root.alias,
+            )
+        from_db = self.values.from_db
+
+        def read(row: Sequence[Any]) -> dict[str, Any]:
+            result: dict[str, Any] = {}
+            for prop, start, end in readers:
+                if prop.relation is None:
+                    result[prop.name] = from_db(prop.columns[0], row[start])
+                else:
+                    parts = row[start:end]
+                    result[prop.name] = (
+                        None
+                        if all(p is None for p in parts)
+                        else tuple(from_db(c, v) for c, v in zip(prop.columns, parts, strict=True))
+                    )
+            if owner_slice is not None:
+                values = row[owner_slice[0] : owner_slice[1]]
+                result["__owner__"] = tuple(
+                    from_db(c, v) for c, v in zip(pivot_columns, values, strict=True)
+                )
+            return result
+
+        return statement, read
+
+    def _pivot_join(
+        self, root: _Scope, pivot_join: PivotJoin, where: list[ColumnElement[bool]]
+    ) -> tuple[sa.FromClause, list[str], list[ColumnInfo]]:
+        prop = pivot_join.prop
+        owning = prop if prop.owner else prop.inverse
+        assert owning is not None and owning.pivot_table is not None
+        if prop.owner:
+            owner_cols, target_cols = owning.pivot_owner_columns, owning.pivot_target_columns
+        else:
+            owner_cols, target_cols = owning.pivot_target_columns, owning.pivot_owner_columns
+        pivot = self.tables[owning.pivot_table].alias("p")
+        onclause = sa.and_(
+            *(
+                pivot.c[name] == root.column(pk)
+                for name, pk in zip(target_cols, root.meta.pk_columns, strict=True)
+            )
+        )
+        root.from_clause = root.from_clause.join(pivot, onclause)
+        owner_columns = prop.entity.pk_columns
+        where.append(
+            self._keys_in([pivot.c[n] for n in owner_cols], owner_columns, pivot_join.owner_keys)
+        )
+        return pivot, owner_cols, owner_columns
+
+    def count(self, query: CountQuery) -> tuple[sa.Select[Any], int]:
+        """A count statement and how many leading key columns each row has (0: ungrouped)."""
+        root = self._root(query.entity)
+        where: list[ColumnElement[bool]] = []
+        group: list[Any] = []
+        if query.pivot is not None:
+            pivot, owner_cols, _ = self._pivot_join(root, query.pivot, where)
+            group = [pivot.c[name] for name in owner_cols]
+        elif query.group_by is not None:
+            group = [root.column(c) for c in query.group_by.columns]
+        if query.where is not None:
+            where.append(self.condition(root, query.where))
+        statement = sa.select(*group, sa.func.count()).select_from(root.from_clause)
+        if where:
+            statement = statement.where(*where)
+        if group:
+            statement = statement.group_by(*group)
+        return statement, len(group)
+
+    def _order(self, root: _Scope, item: OrderItem) -> list[Any]:
+        *hops, last = item.path
+        scope = root.join(hops) if hops else root
+        expressions = [scope.column(c) for c in last.columns]
+        ordered = []
+        for expression in expressions:
+            term = expression.desc() if item.descending else expression.asc()
+            if item.nulls_first is True:
+                term = term.nulls_first()
+            elif item.nulls_first is False:
+                term = term.nulls_last()
+            ordered.append(term)
+        return ordered
+
+    # -- conditions ------------------------------------------------------------------------
+
+    def condition(self, scope: _Scope, node: Condition) -> ColumnElement[bool]:
+        if isinstance(node, Comparison):
+            return self.comparison(scope, node)
+        if isinstance(node, And):
+            return sa.and_(*(self.condition(scope, item) for item in node.items))
+        if isinstance(node, Or):
+            if not node.items:
+                return sa.false()
+            return sa.or_(*(self.condition(scope, item) for item in node.items))
+        if isinstance(node, Not):
+            return sa.not_(self.condition(scope, node.item))
+        return self._relation(scope, node)
+
+    def _relation(self, scope: _Scope, node: RelationCondition) -> ColumnElement[bool]:
+        prop = node.prop
+        target = prop.target
+        assert target is not None
+        if prop.is_to_one:
+            return self.condition(scope.join([prop]), node.condition)
+        inner = _Scope(self, target, self.alias(target))
+        if prop.relation is RelationKind.ONE_TO_MANY:
+            fk = target.properties[prop.mapped_by or ""]
+            link = sa.and_(
+                *(
+                    inner.column(f) == scope.column(pk)
+                    for f, pk in zip(fk.columns, scope.meta.pk_columns, strict=True)
+                )
+            )
+        else:
+            owning = prop if prop.owner else prop.inverse
+            assert owning is not None and owning.pivot_table is not None
+            if prop.owner:
+                mine, theirs = owning.pivot_owner_columns, owning.pivot_target_columns
+            else:
+                mine, theirs = owning.pivot_target_columns, owning.pivot_owner_columns
+            pivot = self.tables[owning.pivot_table].alias(f"p{next(self._aliases)}")
+            inner.from_clause = pivot.join(
+                inner.alias,
+                sa.and_(
+                    *(
+                        pivot.c[n] == inner.column(pk)
+                        for n, pk in zip(theirs, target.pk_columns, strict=True)
+                    )
+                ),
+            )
+            link = sa.and_(
+                *(
+                    pivot.c[n] == scope.column(pk)
+                    for n, pk in zip(mine, scope.meta.pk_columns, strict=True)
+                )
+            )
+        criterion = self.condition(inner, node.condition)
+        subquery = sa.select(sa.literal(1)).select_from(inner.from_clause).where(link, criterion)
+        return subquery.exists()
+
+    def comparison(self, scope: _Scope, node: Comparison) -> ColumnElement[bool]:
+        prop, op, value = node.prop, node.op, node.value
+        columns = prop.columns
+        exprs = [scope.column(c) for c in columns]
+        if op is Op.EXISTS:
+            present = sa.and_(*(e.is_not(None) for e in exprs))
+            return present if value else sa.not_(present)
+        if prop.relation is not None:
+            return self._key_comparison(exprs, columns, op, value)
+        column, expr = columns[0], exprs[0]
+        bind = self.values.to_db
+        if op is Op.EQ:
+            return expr.is_(None) if value is None else expr == self.bind(column, value)
+        if op is Op.NE:
+            if value is None:
+                return expr.is_not(None)
+            return sa.or_(expr != self.bind(column, value), expr.is_(None))
+        if op is Op.IN:
+            return expr.in_([bind(column, v) for v in value])
+        if op is Op.NIN:
+            return sa.or_(expr.not_in([bind(column, v) for v in value]), expr.is_(None))
+        if op is Op.GT:
+            return expr > self.bind(column, value)
+        if op is Op.GTE:
+            return expr >= self.bind(column, value)
+        if op is Op.LT:
+            return expr < self.bind(column, value)
+        if op is Op.LTE:
+            return expr <= self.bind(column, value)
+        if op is Op.LIKE:
+            return self.like(expr, value)
+        if op is Op.ILIKE:
+            return self.ilike(expr, value)
+        if op is Op.RE:
+            return expr.regexp_match(value)
+        if op is Op.CONTAINS:
+            return self.json_contains(expr, column, value)
+        raise AssertionError(f"unrendered operator {op}")
+
+    def bind(self, column: ColumnInfo, value: Any) -> Any:
+        # Values are converted by the ValueConverter; SQLAlchemy only places the parameter.
+        return sa.bindparam(None, self.values.to_db(column, value))
+
+    def like(self, expr: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+        return expr.like(pattern)
+
+    def ilike(self, expr: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+        return expr.ilike(pattern)
+
+    def json_contains(
+        self, expr: ColumnElement[Any], column: ColumnInfo, value: Any
+    ) -> ColumnElement[bool]:
+        raise NotImplementedError("the driver must render $contains")
+
+    def _key_comparison(
+        self, exprs: list[ColumnElement[Any]], columns: list[ColumnInfo], op: Op, value: Any
+    ) -> ColumnElement[bool]:
+        if op in (Op.EQ, Op.NE):
+            if value is None:
+                null = sa.and_(*(e.is_(None) for e in exprs))
+                return null if op is Op.EQ else sa.not_(null)
+            equal = self._key_equals(exprs, columns, value)
+            if op is Op.EQ:
+                return equal
+            return sa.or_(sa.not_(equal), sa.and_(*(e.is_(None) for e in exprs)))
+        if op in (Op.IN, Op.NIN):
+            found = self._keys_in(exprs, columns, value)
+            if op is Op.IN:
+                return found
+            return sa.or_(sa.not_(found), sa.and_(*(e.is_(None) for e in exprs)))
+        raise AssertionError(f"operator {op} on a relation")
+
+    def _key_equals(
+        self, exprs: Sequence[ColumnElement[Any]], columns: Sequence[ColumnInfo], key: Key
+    ) -> ColumnElement[bool]:
+        return sa.and_(
+            *(e == self.bind(c, v) for e, c, v in zip(exprs, columns, key, strict=True))
+        )
+
+    def _keys_in(
+        self, exprs: Sequence[ColumnElement[Any]], columns: Sequence[ColumnInfo], keys: Sequence[Key]
+    ) -> ColumnElement[bool]:
+        if len(exprs) == 1:
+            return exprs[0].in_([self.values.to_db(columns[0], k[0]) for k in keys])
+        if not keys:
+            return sa.false()
+        return sa.or_(*(self._key_equals(exprs, columns, k) for k in keys))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def row_values(self, meta: EntityMetadata, props: Sequence[PropertyMetadata], row: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        to_db = self.values.to_db
+        for prop in props:
+            value = row[prop.name]
+            if prop.relation is None:
+                values[prop.columns[0].name] = to_db(prop.columns[0], value)
+            else:
+                for index, column in enumerate(prop.columns):
+                    values[column.name] = None if value is None else to_db(column, value[index])
+        return values
+
+    def insert(self, batch: InsertBatch, *, returning: bool) -> sa.Insert:
+        table = self.tables[batch.entity.table]
+        rows = [self.row_values(batch.entity, batch.properties, row) for row in batch.rows]
+        statement = sa.insert(table)
+        if rows and rows[0]:
+            statement = statement.values(rows if len(rows) > 1 else rows[0])
+        if returning and batch.returning:
+            statement = statement.returning(
+                *(table.c[c.name] for prop in batch.returning for c in prop.columns)
+            )
+        return statement
+
+    def pk_matches(self, meta: EntityMetadata, table: sa.Table, key: Key) -> ColumnElement[bool]:
+        columns = meta.pk_columns
+        return self._key_equals([table.c[c.name] for c in columns], columns, key)
+
+    def update(self, batch: UpdateBatch) -> sa.Update:
+        meta = batch.entity
+        table = self.tables[meta.table]
+        pk_columns = meta.pk_columns
+        pk_exprs = [table.c[c.name] for c in pk_columns]
+        if len(batch.rows) == 1:
+            key, row = batch.rows[0]
+            values = self.row_values(meta, batch.properties, row)
+            return sa.update(table).where(self.pk_matches(meta, table, key)).values(values)
+        per_row = [
+            (key, self.row_values(meta, batch.properties, row)) for key, row in batch.rows
+        ]
+        assignments: dict[str, Any] = {}
+        for prop in batch.properties:
+            for column in prop.columns:
+                target = table.c[column.name]
+                whens = [
+                    (self.pk_matches(meta, table, key), sa.bindparam(None, values[column.name], type_=target.type))
+                    for key, values in per_row
+                ]
+                assignments[column.name] = sa.case(*whens, else_=target)
+        condition = self._keys_in(pk_exprs, pk_columns, [key for key, _ in batch.rows])
+        return sa.update(table).where(condition).values(assignments)
+
+    def delete(self, batch: DeleteBatch) -> sa.Delete:
+        meta = batch.entity
+        table = self.tables[meta.table]
+        columns = meta.pk_columns
+        return sa.delete(table).where(
+            self._keys_in([table.c[c.name] for c in columns], columns, batch.keys)
+        )
+
+    def pivot(self, batch: PivotBatch) -> sa.Insert | sa.Delete:
+        prop = batch.prop
+        assert prop.pivot_table is not None and prop.target is not None
+        table = self.tables[prop.pivot_table]
+        owner_columns, target_columns = prop.entity.pk_columns, prop.target.pk_columns
+        if batch.delete:
+            matches = [
+                sa.and_(
+                    self._key_equals(
+                        [table.c[n] for n in prop.pivot_owner_columns], owner_columns, owner
+                    ),
+                    self._key_equals(
+                        [table.c[n] for n in prop.pivot_target_columns], target_columns, target
+                    ),
+                )
+                for owner, target in batch.pairs
+            ]
+            return sa.delete(table).where(sa.or_(*matches))
+        rows = []
+        for owner, target in batch.pairs:
+            row = {}
+            for name, column, value in zip(prop.pivot_owner_columns, owner_columns, owner, strict=True):
+                row[name] = self.values.to_db(column, value)
+            for name, column, value in zip(prop.pivot_target_columns, target_columns, target, strict=True):
+                row[name] = self.values.to_db(column, value)
+            rows.append(row)
+        return sa.insert(table).values(rows if len(rows) > 1 else rows[0])
