@@ -1,0 +1,1 @@
+"""orm's MySQL/MariaDB driver (aiomysql). Work in progress: see docs/drivers.md."""

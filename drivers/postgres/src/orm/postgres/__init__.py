@@ -1,0 +1,1 @@
+"""orm's PostgreSQL driver (asyncpg). Work in progress: see docs/drivers.md."""

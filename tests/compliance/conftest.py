@@ -1,0 +1,89 @@
+"""One suite, every database: each test runs once per configured database.
+
+Databases: ``sqlite`` (embedded, always), ``postgres`` and ``mariadb`` (servers from
+``ORM_PG_URL`` / ``ORM_MYSQL_URL``). A server that cannot be reached, or a driver that is not
+installed, skips its tests on a laptop and fails them when ``ORM_REQUIRE_DATABASES=1`` (CI).
+A test marked ``@pytest.mark.capability("name")`` is skipped, with that reason, where the
+driver's ``Platform`` lacks the capability.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import pytest
+
+from orm.core import ORM
+from orm.core.errors import ORMError
+from orm.core.orm import driver_class_for
+
+DEFAULT_URLS = {
+    "sqlite": "sqlite://:memory:",
+    "postgres": "postgresql://postgres@127.0.0.1:5432/orm_test",
+    "mariadb": "mysql://root@127.0.0.1:3306/orm_test",
+}
+URL_VARIABLES = {"postgres": "ORM_PG_URL", "mariadb": "ORM_MYSQL_URL"}
+
+
+def database_url(name: str) -> str:
+    variable = URL_VARIABLES.get(name)
+    return os.environ.get(variable, DEFAULT_URLS[name]) if variable else DEFAULT_URLS[name]
+
+
+def configured_databases() -> list[str]:
+    selected = os.environ.get("ORM_TEST_DATABASES")
+    if selected:
+        return [name.strip() for name in selected.split(",") if name.strip()]
+    return list(DEFAULT_URLS)
+
+
+def _unavailable(name: str, reason: str) -> None:
+    if os.environ.get("ORM_REQUIRE_DATABASES") == "1":
+        pytest.fail(f"{name} is required (ORM_REQUIRE_DATABASES=1) but unavailable: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")
+
+
+@pytest.fixture(params=configured_databases())
+def database(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    url = database_url(name)
+    try:
+        driver_class = driver_class_for(url)
+    except ORMError as exc:
+        _unavailable(name, str(exc))
+    marker = request.node.get_closest_marker("capability")
+    if marker is not None:
+        for capability in marker.args:
+            if not driver_class.platform.supports(capability):
+                pytest.skip(f"{name} lacks the capability {capability!r} (Platform.{capability})")
+    return name
+
+
+MakeOrm = Callable[..., Awaitable[ORM]]
+
+
+@pytest.fixture
+async def make_orm(database: str) -> AsyncIterator[MakeOrm]:
+    """``orm = await make_orm([Author, Book])``: an ORM on a fresh schema, closed afterwards."""
+    opened: list[ORM] = []
+
+    async def factory(entities: Sequence[type[Any]], **options: Any) -> ORM:
+        try:
+            orm = await ORM.init(url=database_url(database), entities=entities, **options)
+        except ORMError as exc:
+            if "connect" in str(exc).lower() or exc.__class__.__name__ == "ConnectionError":
+                _unavailable(database, str(exc))
+            raise
+        opened.append(orm)
+        await orm.schema.drop()
+        await orm.schema.create()
+        return orm
+
+    yield factory
+    for orm in opened:
+        try:
+            await orm.schema.drop()
+        finally:
+            await orm.close()
