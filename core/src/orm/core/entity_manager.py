@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orm.core import assign as _assign
+from orm.core import upsert as _upsert
 from orm.core.driver import Connection, ExecuteResult, IsolationLevel
 from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
@@ -382,6 +383,35 @@ class EntityManager:
         self._usable()
         for item in _many(entity):
             self._uow.remove(item)
+
+    async def upsert(
+        self,
+        entity: type[T],
+        data: Mapping[str, Any],
+        *,
+        on_conflict: Sequence[str] | None = None,
+        update: Sequence[str] | None = None,
+    ) -> T:
+        """Insert a row, or update the one with the same ``on_conflict`` values; one statement.
+
+        ``on_conflict`` defaults to the primary key (when given) or the single unique property
+        in ``data``; ``update`` defaults to every other given property. Runs at once (not at
+        the next flush) and returns the managed entity holding the row as stored.
+        """
+        return (await self.upsert_many(entity, [data], on_conflict=on_conflict, update=update))[0]
+
+    async def upsert_many(
+        self,
+        entity: type[T],
+        data: Sequence[Mapping[str, Any]],
+        *,
+        on_conflict: Sequence[str] | None = None,
+        update: Sequence[str] | None = None,
+    ) -> list[T]:
+        """:meth:`upsert` for several rows in one statement."""
+        self._usable()
+        batch = _upsert.build_upsert(meta_of(entity), data, on_conflict, update)
+        return await _upsert.upsert_rows(self, batch)
 
     async def flush(self) -> None:
         """Write every change in one transaction; with nothing changed, send nothing."""

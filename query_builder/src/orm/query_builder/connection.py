@@ -141,7 +141,36 @@ class SqlConnection(Connection):
         await self.run(self.driver.renderer.pivot(batch), table=batch.prop.pivot_table)
 
     async def upsert(self, batch: UpsertBatch) -> list[Row]:
-        raise ValidationError(f"{self.driver.platform.name} does not support upsert yet")
+        raise ValidationError(f"{self.driver.platform.name} does not support upsert")
+
+    def returned_in_input_order(
+        self, batch: UpsertBatch, returned: Sequence[Sequence[Any]]
+    ) -> list[Row]:
+        """Pair RETURNING rows (``batch.returning`` columns, any order) with the input rows.
+
+        Rows are matched on the conflict properties' values, which identify one row each.
+        """
+        columns = [c for prop in batch.returning for c in prop.columns]
+        from_db = self.driver.values.from_db
+        decoded: list[Row] = []
+        for raw in returned:
+            values = [from_db(c, v) for c, v in zip(columns, raw, strict=True)]
+            row: Row = {}
+            offset = 0
+            for prop in batch.returning:
+                width = len(prop.columns)
+                part = values[offset : offset + width]
+                offset += width
+                row[prop.name] = part[0] if prop.relation is None else tuple(part)
+            decoded.append(row)
+        by_conflict = {self._conflict_key(batch, row): row for row in decoded}
+        return [by_conflict[self._conflict_key(batch, row)] for row in batch.rows]
+
+    @staticmethod
+    def _conflict_key(batch: UpsertBatch, row: Row) -> tuple[Any, ...]:
+        return tuple(
+            tuple(row[p.name]) if p.relation is not None else row[p.name] for p in batch.conflict
+        )
 
     async def execute(
         self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None

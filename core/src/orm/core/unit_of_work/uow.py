@@ -110,11 +110,13 @@ class UnitOfWork:
 
     def _finish(self, plan: FlushPlan, executor: FlushExecutor | None) -> None:
         """Apply a committed flush to the entities: keys, states, snapshots, identity map."""
+        if executor is not None:
+            # Keys first: a composite key can be made of other new entities' generated keys.
+            for entity in plan.inserts:
+                for name, value in executor.generated.get(id(entity), {}).items():
+                    entity.__dict__[name] = value
         for entity in plan.inserts:
             d = entity.__dict__
-            if executor is not None:
-                for name, value in executor.generated.get(id(entity), {}).items():
-                    d[name] = value
             state: EntityState = d[STATE_KEY]
             state.status = Status.MANAGED
             state.uow = self

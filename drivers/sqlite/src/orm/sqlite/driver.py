@@ -10,9 +10,10 @@ from typing import Any
 import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
 
-from orm.core.driver import Connection, IsolationLevel, Platform
+from orm.core.driver import Connection, IsolationLevel, Platform, Row, UpsertBatch
 from orm.core.errors import ConfigurationError, DriverError, ValidationError
 from orm.core.metadata.model import EntityMetadata
 from orm.query_builder import SimplePool, SqlConnection, SqlDriver
@@ -46,6 +47,21 @@ class SqliteConnection(SqlConnection):
             rows = list(await cursor.fetchall())
             columns = [d[0] for d in cursor.description or ()]
             return rows, columns, int(cursor.rowcount)
+
+    async def upsert(self, batch: UpsertBatch) -> list[Row]:
+        """``INSERT ... ON CONFLICT (...) DO UPDATE SET ... RETURNING ...``."""
+        renderer = self.driver.renderer
+        table = self.driver.tables[batch.entity.table]
+        rows = [renderer.row_values(batch.entity, batch.properties, row) for row in batch.rows]
+        statement = sqlite_insert(table).values(rows)
+        conflict = [c.name for p in batch.conflict for c in p.columns]
+        updated = [c.name for p in batch.update for c in p.columns] or conflict
+        statement = statement.on_conflict_do_update(
+            index_elements=conflict,
+            set_={name: statement.excluded[name] for name in updated},
+        ).returning(*(table.c[c.name] for p in batch.returning for c in p.columns))
+        returned = await self.fetch(statement, table=batch.entity.table)
+        return self.returned_in_input_order(batch, returned)
 
     async def existing_columns(self) -> dict[str, set[str]]:
         tables = await self._native_fetch(

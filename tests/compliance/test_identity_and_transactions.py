@@ -1,0 +1,193 @@
+"""The identity map rules, transactions and savepoints, raw SQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from orm.core import EntityManager, EntityStateError, NotFoundError, UniqueConstraintViolation
+
+from ..conftest import StatementLog
+from .conftest import MakeOrm
+from .models import LIBRARY, Author, Book
+
+
+async def _author(em: EntityManager, name: str = "Ann", email: str = "ann@x.io") -> Author:
+    author = Author(name, email)
+    em.persist(author)
+    await em.flush()
+    return author
+
+
+async def test_one_object_per_row_per_fork(make_orm: MakeOrm, sql_log: StatementLog) -> None:
+    orm = await make_orm(LIBRARY)
+    await _author(orm.em.fork())
+    em = orm.em.fork()
+    first = await em.find_one_or_fail(Author, {"email": "ann@x.io"})
+    second = (await em.find(Author))[0]
+    assert first is second
+    sql_log.clear()
+    assert em.get_reference(Author, first.id) is first
+    assert await em.find_one(Author, first.id) is first
+    assert sql_log.statements == []
+    other = orm.em.fork()
+    assert await other.find_one(Author, first.id) is not first
+
+
+async def test_loading_never_overwrites_unflushed_changes(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    await _author(orm.em.fork())
+    em = orm.em.fork()
+    author = await em.find_one_or_fail(Author, {"email": "ann@x.io"})
+    author.name = "Changed in memory"
+    # Someone else changes the row meanwhile.
+    writer = orm.em.fork()
+    (await writer.find_one_or_fail(Author, author.id)).age = 99
+    await writer.flush()
+    again = await em.find_one_or_fail(Author, {"email": "ann@x.io"})
+    assert again is author
+    assert author.name == "Changed in memory"
+    assert author.age is None  # the loaded entity is not overwritten either
+    await em.refresh(author)
+    assert author.name == "Ann" and author.age == 99
+
+
+async def test_reference_becomes_loaded_and_keeps_assigned_values(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    created = await _author(orm.em.fork())
+    em = orm.em.fork()
+    reference = em.get_reference(Author, created.id)
+    reference.age = 7  # update without loading
+    loaded = await em.find_one_or_fail(Author, {"email": "ann@x.io"})
+    assert loaded is reference
+    assert loaded.name == "Ann" and loaded.age == 7
+    await em.flush()
+    assert (await orm.em.fork().find_one_or_fail(Author, created.id)).age == 7
+
+
+async def test_update_through_an_unloaded_reference(make_orm: MakeOrm, sql_log: StatementLog) -> None:
+    orm = await make_orm(LIBRARY)
+    created = await _author(orm.em.fork())
+    em = orm.em.fork()
+    reference = em.get_reference(Author, created.id)
+    reference.name = "Renamed"
+    sql_log.clear()
+    await em.flush()
+    assert sql_log.count("SELECT") == 0
+    assert len(sql_log.writes()) == 1
+    assert (await orm.em.fork().find_one_or_fail(Author, created.id)).name == "Renamed"
+
+
+async def test_clear_detaches_everything(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    await _author(orm.em.fork())
+    em = orm.em.fork()
+    author = await em.find_one_or_fail(Author, {"email": "ann@x.io"})
+    em.clear()
+    assert author not in em
+    assert await em.find_one_or_fail(Author, {"email": "ann@x.io"}) is not author
+
+
+async def test_find_one_or_fail_and_refresh_of_a_deleted_row(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    created = await _author(orm.em.fork())
+    em = orm.em.fork()
+    with pytest.raises(NotFoundError, match="Author not found"):
+        await em.find_one_or_fail(Author, {"email": "nobody@x.io"})
+    author = await em.find_one_or_fail(Author, created.id)
+    await orm.em.fork().execute("DELETE FROM author WHERE id = :id", {"id": created.id})
+    with pytest.raises(NotFoundError, match="no longer exists"):
+        await em.refresh(author)
+
+
+async def test_transaction_commits_and_flushes(make_orm: MakeOrm, sql_log: StatementLog) -> None:
+    orm = await make_orm(LIBRARY)
+    em = orm.em.fork()
+    async with em.transaction():
+        em.persist(Author("In tx", "tx@x.io"))
+    assert await orm.em.fork().count(Author) == 1
+
+
+async def test_transaction_rolls_back_on_error(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    em = orm.em.fork()
+    with pytest.raises(RuntimeError):
+        async with em.transaction():
+            em.persist(Author("Doomed", "doomed@x.io"))
+            await em.flush()
+            raise RuntimeError("boom")
+    assert await orm.em.fork().count(Author) == 0
+
+
+async def test_nested_transaction_is_a_savepoint(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    em = orm.em.fork()
+    async with em.transaction():
+        em.persist(Author("Outer", "outer@x.io"))
+        await em.flush()
+        with pytest.raises(RuntimeError):
+            async with em.transaction():
+                em.persist(Author("Inner", "inner@x.io"))
+                await em.flush()
+                raise RuntimeError("inner fails")
+        em.persist(Author("After", "after@x.io"))
+    names = sorted(a.name for a in await orm.em.fork().find(Author))
+    assert names == ["After", "Outer"]
+
+
+async def test_failed_flush_inside_a_transaction_keeps_the_transaction_usable(
+    make_orm: MakeOrm,
+) -> None:
+    orm = await make_orm(LIBRARY)
+    await _author(orm.em.fork(), "Taken", "taken@x.io")
+    em = orm.em.fork()
+    async with em.transaction():
+        duplicate = Author("Dup", "taken@x.io")
+        em.persist(duplicate)
+        with pytest.raises(UniqueConstraintViolation):
+            await em.flush()
+        duplicate.email = "free@x.io"
+    assert await orm.em.fork().count(Author) == 2
+
+
+async def test_transactional_runs_a_function(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+
+    async def work(em: EntityManager) -> int:
+        author = Author("Fn", "fn@x.io")
+        author.books.add(Book(title="Inside"))
+        em.persist(author)
+        return 42
+
+    assert await orm.em.fork().transactional(work) == 42
+    assert await orm.em.fork().count(Book) == 1
+
+
+async def test_raw_sql_execute(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    await _author(orm.em.fork())
+    em = orm.em.fork()
+    result = await em.execute("SELECT name, email FROM author WHERE email = :email", {"email": "ann@x.io"})
+    assert result.rows == [{"name": "Ann", "email": "ann@x.io"}]
+    changed = await em.execute("UPDATE author SET age = :age", {"age": 5})
+    assert changed.rowcount == 1
+
+
+async def test_global_entity_manager_refuses_work(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    with pytest.raises(EntityStateError, match=r"orm\.em\.fork\(\)"):
+        await orm.em.find(Author)
+    with pytest.raises(EntityStateError):
+        orm.em.persist(Author("x", "y"))
+
+
+async def test_entities_cannot_cross_forks(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    await _author(orm.em.fork())
+    first, second = orm.em.fork(), orm.em.fork()
+    author = await first.find_one_or_fail(Author, {"email": "ann@x.io"})
+    with pytest.raises(EntityStateError, match="another EntityManager fork"):
+        second.remove(author)
+    book = Book(title="Cross", author=author)
+    second.persist(book)
+    with pytest.raises(EntityStateError, match="another EntityManager fork"):
+        await second.flush()
