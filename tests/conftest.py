@@ -30,7 +30,11 @@ class StatementLog(logging.Handler):
         return len(self.of_kind(keyword))
 
     def writes(self) -> list[str]:
-        return [s for s in self.statements if s.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+        return [
+            s
+            for s in self.statements
+            if s.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+        ]
 
 
 @pytest.fixture
@@ -45,3 +49,39 @@ def sql_log() -> Iterator[StatementLog]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+# -- per-database counts of the compliance suite, printed at the end of the run -------------
+
+_DATABASE_OF: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "database" in callspec.params:
+            _DATABASE_OF[item.nodeid] = str(callspec.params["database"])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _DATABASE_OF:
+        return
+    counts: dict[str, dict[str, int]] = {}
+    reasons: dict[str, set[str]] = {}
+    for outcome in ("passed", "failed", "skipped", "error", "xfailed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            database = _DATABASE_OF.get(getattr(report, "nodeid", ""))
+            if database is None or (
+                outcome != "skipped" and report.when != "call" and outcome != "error"
+            ):
+                continue
+            counts.setdefault(database, {}).setdefault(outcome, 0)
+            counts[database][outcome] += 1
+            if outcome == "skipped" and isinstance(report.longrepr, tuple):
+                reasons.setdefault(database, set()).add(str(report.longrepr[2]))
+    terminalreporter.section("compliance suite per database")
+    for database in sorted(counts):
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts[database].items()))
+        terminalreporter.write_line(f"{database}: {summary}")
+        for reason in sorted(reasons.get(database, ())):
+            terminalreporter.write_line(f"    skipped: {reason}")

@@ -37,7 +37,9 @@ async def test_persisting_a_graph_is_one_insert_per_table_in_one_transaction(
     assert await em.fork().count(Tag) == 6
 
 
-async def test_changing_three_titles_is_one_update(make_orm: MakeOrm, sql_log: StatementLog) -> None:
+async def test_changing_three_titles_is_one_update(
+    make_orm: MakeOrm, sql_log: StatementLog
+) -> None:
     orm = await make_orm(LIBRARY)
     em = orm.em.fork()
     em.persist(_graph())

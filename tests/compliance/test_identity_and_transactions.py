@@ -64,7 +64,9 @@ async def test_reference_becomes_loaded_and_keeps_assigned_values(make_orm: Make
     assert (await orm.em.fork().find_one_or_fail(Author, created.id)).age == 7
 
 
-async def test_update_through_an_unloaded_reference(make_orm: MakeOrm, sql_log: StatementLog) -> None:
+async def test_update_through_an_unloaded_reference(
+    make_orm: MakeOrm, sql_log: StatementLog
+) -> None:
     orm = await make_orm(LIBRARY)
     created = await _author(orm.em.fork())
     em = orm.em.fork()
@@ -166,7 +168,9 @@ async def test_raw_sql_execute(make_orm: MakeOrm) -> None:
     orm = await make_orm(LIBRARY)
     await _author(orm.em.fork())
     em = orm.em.fork()
-    result = await em.execute("SELECT name, email FROM author WHERE email = :email", {"email": "ann@x.io"})
+    result = await em.execute(
+        "SELECT name, email FROM author WHERE email = :email", {"email": "ann@x.io"}
+    )
     assert result.rows == [{"name": "Ann", "email": "ann@x.io"}]
     changed = await em.execute("UPDATE author SET age = :age", {"age": 5})
     assert changed.rowcount == 1

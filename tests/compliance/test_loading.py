@@ -35,7 +35,9 @@ async def test_populate_nested_paths_one_query_per_level(
     await _seed(orm)
     em = orm.em.fork()
     sql_log.clear()
-    authors = await em.find(Author, populate=["books.tags", "books.publisher"], order_by={"id": "asc"})
+    authors = await em.find(
+        Author, populate=["books.tags", "books.publisher"], order_by={"id": "asc"}
+    )
     # authors, books, tags (via pivot), publishers
     assert sql_log.count("SELECT") == 4
     assert [len(a.books) for a in authors] == [2, 2, 2]
@@ -140,7 +142,9 @@ async def test_dataloader_merges_counts_and_find_one_by_key(
     other = orm.em.fork()
     ids = [a.id for a in authors]
     sql_log.clear()
-    found = await asyncio.gather(*(other.find_one(Author, i) for i in ids), other.find_one(Author, 10_000))
+    found = await asyncio.gather(
+        *(other.find_one(Author, i) for i in ids), other.find_one(Author, 10_000)
+    )
     assert sql_log.count("SELECT") == 1
     assert [f.id for f in found[:-1] if f] == ids
     assert found[-1] is None

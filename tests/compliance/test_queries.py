@@ -100,7 +100,9 @@ async def test_order_by_relation_and_pagination(make_orm: MakeOrm) -> None:
     assert [b.title for b in books] == ["Wall", "Winter", "Emma", "Iliad"]
     page = await em.find(Book, order_by={"title": "asc"}, limit=2, offset=1)
     assert [b.title for b in page] == ["Iliad", "Wall"]
-    found, total = await em.find_and_count(Author, {"age": {"$ne": None}}, limit=1, order_by={"age": "desc"})
+    found, total = await em.find_and_count(
+        Author, {"age": {"$ne": None}}, limit=1, order_by={"age": "desc"}
+    )
     assert [a.name for a in found] == ["Jane Austen"] and total == 3
     assert await em.count(Author) == 4
     assert await em.count(Author, {"books": {"tags": {"name": "fiction"}}}) == 2
@@ -108,7 +110,9 @@ async def test_order_by_relation_and_pagination(make_orm: MakeOrm) -> None:
     assert [a.name for a in paged] == ["Jon Snow"]  # a to-many filter never repeats roots
 
 
-async def test_invalid_filters_fail_before_any_sql(make_orm: MakeOrm, sql_log: StatementLog) -> None:
+async def test_invalid_filters_fail_before_any_sql(
+    make_orm: MakeOrm, sql_log: StatementLog
+) -> None:
     orm = await make_orm(LIBRARY)
     em = orm.em.fork()
     sql_log.clear()
@@ -136,9 +140,13 @@ async def test_invalid_filters_fail_before_any_sql(make_orm: MakeOrm, sql_log: S
 async def test_json_contains(make_orm: MakeOrm) -> None:
     orm = await make_orm([Sample])
     em = orm.em.fork()
-    em.persist([Sample(text="a", items=["x", "y"]), Sample(text="b", items=["y", 3]), Sample(text="c")])
+    em.persist(
+        [Sample(text="a", items=["x", "y"]), Sample(text="b", items=["y", 3]), Sample(text="c")]
+    )
     await em.flush()
-    found = await orm.em.fork().find(Sample, {"items": {"$contains": "y"}}, order_by={"text": "asc"})
+    found = await orm.em.fork().find(
+        Sample, {"items": {"$contains": "y"}}, order_by={"text": "asc"}
+    )
     assert [s.text for s in found] == ["a", "b"]
     found = await orm.em.fork().find(Sample, {"items": {"$contains": 3}})
     assert [s.text for s in found] == ["b"]

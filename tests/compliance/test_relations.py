@@ -94,7 +94,10 @@ async def test_many_to_many_add_and_remove_write_pivot_rows(
     sql_log.clear()
     await em.flush()
     assert [s.split()[0].upper() for s in sql_log.writes()] == ["DELETE", "INSERT", "INSERT"]
-    names = sorted(t.name for t in (await orm.em.fork().find_one_or_fail(Book, book.id, populate=["tags"])).tags)
+    names = sorted(
+        t.name
+        for t in (await orm.em.fork().find_one_or_fail(Book, book.id, populate=["tags"])).tags
+    )
     assert names == ["blue", "green"]
 
 
@@ -258,7 +261,9 @@ async def test_natural_and_composite_keys(make_orm: MakeOrm) -> None:
     assert em.get_reference(Enrollment, key) is loaded
     loaded.grade = "B"
     await em.flush()
-    by_filter = await orm.em.fork().find(Enrollment, {"student": student.id, "course": {"title": "Math"}})
+    by_filter = await orm.em.fork().find(
+        Enrollment, {"student": student.id, "course": {"title": "Math"}}
+    )
     assert [e.grade for e in by_filter] == ["B"]
     em.remove(loaded)
     await em.flush()

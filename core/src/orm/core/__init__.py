@@ -37,7 +37,14 @@ from orm.core.errors import (
     ValidationError,
 )
 from orm.core.metadata.entity import entity
-from orm.core.metadata.fields import ManyToMany, ManyToOne, OneToMany, OneToOne, PrimaryKey, Property
+from orm.core.metadata.fields import (
+    ManyToMany,
+    ManyToOne,
+    OneToMany,
+    OneToOne,
+    PrimaryKey,
+    Property,
+)
 from orm.core.metadata.model import (
     Cascade,
     EntityMetadata,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def new_instance(meta: EntityMetadata) -> Any:
     """A new entity with its defaults applied, without calling the user's ``__init__``."""
     cls = meta.cls
-    entity = cls.__new__(cls)
+    entity = object.__new__(cls)
     options = cls.__dict__["__orm_options__"]
     _apply_defaults(entity, _defaults_plan(cls.__dict__[FIELDS_KEY], options["annotations"]))
     return entity

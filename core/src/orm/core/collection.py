@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from orm.core.errors import EntityStateError, NotLoadedError
 from orm.core.metadata.model import RelationKind
-from orm.core.state import STATE_KEY, Status, meta_of
+from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
@@ -181,21 +181,19 @@ class Collection(Generic[T]):
     # -- internals used by descriptors, the loader and the unit of work ----------------------
 
     def _entity_manager(self, action: str) -> EntityManager:
-        state = self._owner.__dict__.get(STATE_KEY)
-        uow = state.uow if state is not None else None
-        if uow is None or state.status is Status.NEW:
+        state: EntityState | None = self._owner.__dict__.get(STATE_KEY)
+        if state is None or state.uow is None or state.status is Status.NEW:
             raise EntityStateError(
                 f"{type(self._owner).__name__}.{self._name}.{action} needs an owner managed by an "
                 f"EntityManager; persist and flush the {type(self._owner).__name__} first"
             )
-        return uow.em
+        return state.uow.em
 
     def _check_item(self, prop: PropertyMetadata, item: object) -> None:
         assert prop.target is not None
         if not isinstance(item, prop.target.cls):
             raise TypeError(
-                f"{prop.path} holds {prop.target.class_name} entities, not "
-                f"{type(item).__name__}"
+                f"{prop.path} holds {prop.target.class_name} entities, not {type(item).__name__}"
             )
 
     def _many_to_many_change(self, prop: PropertyMetadata, item: Any, *, added: bool) -> None:

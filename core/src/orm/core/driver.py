@@ -1,4 +1,4 @@
-"""The seam between the core and a database: :class:`Driver`, :class:`Connection`, :class:`Platform`.
+"""The seam between the core and a database: ``Driver``, ``Connection``, ``Platform``.
 
 The core hands a driver query trees (:mod:`orm.core.query.ast`) and batches of changes (below)
 and receives rows as ``{property name: Python value}`` dicts; to-one relations come back as

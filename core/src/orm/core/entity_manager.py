@@ -74,7 +74,7 @@ class EntityManager:
 
     @asynccontextmanager
     async def _write_scope(self) -> AsyncIterator[Connection]:
-        """A connection in a transaction for a flush: the surrounding one (in a savepoint) or new."""
+        """A connection in a transaction for a flush: the surrounding one (savepoint) or new."""
         tx = self._tx
         if tx is not None:
             async with tx.lock:
@@ -344,7 +344,8 @@ class EntityManager:
         rows = await self._read(lambda connection: connection.find(query))
         if not rows:
             raise NotFoundError(
-                f"{meta.class_name} {key!r} no longer exists in the database", entity=meta.class_name
+                f"{meta.class_name} {key!r} no longer exists in the database",
+                entity=meta.class_name,
             )
         self._uow.hydrator.refresh(entity, meta, rows[0])
         self._uow.touched.pop(id(entity), None)
@@ -429,9 +430,7 @@ class EntityManager:
         repository_class = meta.repository or EntityRepository
         return repository_class(self, entity)
 
-    async def execute(
-        self, sql: str, params: Mapping[str, Any] | None = None
-    ) -> ExecuteResult:
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> ExecuteResult:
         """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
         return await self._read(lambda connection: connection.execute(sql, params))
 

@@ -12,6 +12,7 @@ Drivers translate their native exceptions into these, so application code never 
     ├── CommitOrderError            a cycle of non-nullable foreign keys cannot be ordered
     ├── ConfigurationError          ORM.init was given settings it cannot use
     │   └── DriverNotInstalledError the URL names a driver whose package is missing
+    ├── OptimisticLockError         a versioned row changed underneath (optimistic locking)
     └── DriverError                 the database reported an error
         ├── ConnectionError         the database cannot be reached or the connection broke
         │   └── PoolTimeoutError    no connection became free in time
@@ -23,7 +24,6 @@ Drivers translate their native exceptions into these, so application code never 
         ├── LockWaitError           a row lock could not be taken (NOWAIT) or waited too long
         ├── DeadlockError
         └── SyntaxError             the database rejected the SQL (usually raw SQL from execute())
-    OptimisticLockError             (subclass of ORMError) a versioned row changed underneath
 
 Every message says what happened, names the entity, property, table or constraint involved,
 and says what to do about it.
@@ -41,6 +41,7 @@ __all__ = [
     "DriverError",
     "DriverNotInstalledError",
     "EntityStateError",
+    "ForeignKeyViolation",
     "LockWaitError",
     "MetadataError",
     "NotFoundError",
@@ -118,7 +119,7 @@ class DriverError(ORMError):
         self.sql = sql
 
 
-class ConnectionError(DriverError):  # noqa: A001 - the portable name users expect
+class ConnectionError(DriverError):
     """The database cannot be reached, or a connection broke during use."""
 
 
@@ -154,5 +155,5 @@ class DeadlockError(DriverError):
     """The database chose this transaction as the victim of a deadlock; retry it."""
 
 
-class SyntaxError(DriverError):  # noqa: A001 - mirrors the database's own wording
+class SyntaxError(DriverError):
     """The database rejected the SQL text, usually raw SQL passed to ``execute``."""

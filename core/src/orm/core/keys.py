@@ -67,7 +67,9 @@ def coerce_scalar(
     if value is None:
         return None
     if STATE_KEY in getattr(value, "__dict__", {}):
-        raise ValidationError(f"{where}: expected a {kind.value} value, got a {type(value).__name__} entity")
+        raise ValidationError(
+            f"{where}: expected a {kind.value} value, got a {type(value).__name__} entity"
+        )
     if isinstance(value, dict) and any(str(k).startswith("$") for k in value):
         raise ValidationError(
             f"{where}: found the operator(s) {', '.join(map(str, value))} where a value belongs"

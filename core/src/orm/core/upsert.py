@@ -24,7 +24,9 @@ def build_upsert(
         raise ValidationError(f"upsert({meta.class_name}) needs at least one row")
     given = list(items[0])
     for item in items:
-        unknown = [k for k in item if k not in meta.properties or not meta.properties[k].is_persistent]
+        unknown = [
+            k for k in item if k not in meta.properties or not meta.properties[k].is_persistent
+        ]
         if unknown:
             raise ValidationError(
                 f"upsert({meta.class_name}): {', '.join(map(repr, unknown))} are not columns of "
@@ -85,7 +87,11 @@ def _conflict_properties(
 def _with_defaults(meta: EntityMetadata, given: list[str]) -> list[PropertyMetadata]:
     props = [meta.properties[name] for name in given]
     for prop in meta.persistent:
-        if prop.name not in given and (prop.has_default or prop.default_factory) and not prop.autoincrement:
+        if (
+            prop.name not in given
+            and (prop.has_default or prop.default_factory)
+            and not prop.autoincrement
+        ):
             props.append(prop)
     return props
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -26,6 +26,8 @@ from orm.core.query_log import log_statement
 
 if TYPE_CHECKING:
     from orm.query_builder.driver import SqlDriver
+
+T = TypeVar("T")
 
 
 class SqlConnection(Connection):
@@ -57,7 +59,9 @@ class SqlConnection(Connection):
     def compile(self, statement: sa.sql.ClauseElement) -> tuple[str, list[Any]]:
         return self.driver.compile(statement)
 
-    async def fetch(self, statement: sa.sql.ClauseElement, *, table: str | None = None) -> list[Sequence[Any]]:
+    async def fetch(
+        self, statement: sa.sql.ClauseElement, *, table: str | None = None
+    ) -> list[Sequence[Any]]:
         sql, params = self.compile(statement)
         return await self._timed(self._native_fetch, sql, params, table)
 
@@ -68,7 +72,13 @@ class SqlConnection(Connection):
     async def run_sql(self, sql: str) -> None:
         await self._timed(self._native_execute, sql, [], None)
 
-    async def _timed(self, function: Any, sql: str, params: Sequence[Any], table: str | None) -> Any:
+    async def _timed(
+        self,
+        function: Callable[[str, Sequence[Any]], Awaitable[T]],
+        sql: str,
+        params: Sequence[Any],
+        table: str | None,
+    ) -> T:
         started = time.perf_counter()
         try:
             return await function(sql, params)
@@ -96,7 +106,9 @@ class SqlConnection(Connection):
             assert query.group_by is not None
             key_columns = query.group_by.columns
         return {
-            tuple(from_db(c, v) for c, v in zip(key_columns, row[:width], strict=True)): int(row[width])
+            tuple(from_db(c, v) for c, v in zip(key_columns, row[:width], strict=True)): int(
+                row[width]
+            )
             for row in rows
         }
 

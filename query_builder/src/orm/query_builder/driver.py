@@ -97,7 +97,7 @@ class SqlDriver(Driver):
             dialect=self.dialect, compile_kwargs={"render_postcompile": True}
         )
         params = compiled.params
-        positions = compiled.positiontup or []
+        positions: list[str] = getattr(compiled, "positiontup", None) or []
         return str(compiled), [params[name] for name in positions]
 
     def ddl(self, element: Any) -> str:
@@ -112,7 +112,9 @@ class SqlDriver(Driver):
         if {c.name for c in sa_table.primary_key.columns} == wanted:
             return str(sa_table.primary_key.name) if sa_table.primary_key.name else None
         for constraint in sa_table.constraints:
-            if isinstance(constraint, sa.UniqueConstraint):
-                if {c.name for c in constraint.columns} == wanted:
-                    return str(constraint.name)
+            if (
+                isinstance(constraint, sa.UniqueConstraint)
+                and {c.name for c in constraint.columns} == wanted
+            ):
+                return str(constraint.name)
         return None

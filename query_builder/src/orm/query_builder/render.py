@@ -8,6 +8,7 @@ Every value is a bound parameter, converted by the driver's :class:`ValueConvert
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +21,6 @@ from orm.core.metadata.model import (
     EntityMetadata,
     PropertyMetadata,
     RelationKind,
-    ScalarKind,
 )
 from orm.core.query.ast import (
     And,
@@ -39,6 +39,12 @@ from orm.core.query.ast import (
 from orm.query_builder.values import ValueConverter
 
 Key = tuple[Any, ...]
+_COMPARISONS: dict[Op, Callable[[Any, Any], Any]] = {
+    Op.GT: operator.gt,
+    Op.GTE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LTE: operator.le,
+}
 # (statement, how to turn a result row into {property: value})
 RowReader = Callable[[Sequence[Any]], dict[str, Any]]
 
@@ -54,7 +60,8 @@ class _Scope:
         self._joins: dict[tuple[int, ...], _Scope] = {}
 
     def column(self, column: ColumnInfo) -> ColumnElement[Any]:
-        return self.alias.c[column.name]  # type: ignore[no-any-return]
+        found: ColumnElement[Any] = self.alias.c[column.name]
+        return found
 
     def join(self, path: Sequence[PropertyMetadata]) -> _Scope:
         scope = self
@@ -291,14 +298,10 @@ class SqlRenderer:
             return expr.in_([bind(column, v) for v in value])
         if op is Op.NIN:
             return sa.or_(expr.not_in([bind(column, v) for v in value]), expr.is_(None))
-        if op is Op.GT:
-            return expr > self.bind(column, value)
-        if op is Op.GTE:
-            return expr >= self.bind(column, value)
-        if op is Op.LT:
-            return expr < self.bind(column, value)
-        if op is Op.LTE:
-            return expr <= self.bind(column, value)
+        compare = _COMPARISONS.get(op)
+        if compare is not None:
+            result: ColumnElement[bool] = compare(expr, self.bind(column, value))
+            return result
         if op is Op.LIKE:
             return self.like(expr, value)
         if op is Op.ILIKE:
@@ -345,12 +348,13 @@ class SqlRenderer:
     def _key_equals(
         self, exprs: Sequence[ColumnElement[Any]], columns: Sequence[ColumnInfo], key: Key
     ) -> ColumnElement[bool]:
-        return sa.and_(
-            *(e == self.bind(c, v) for e, c, v in zip(exprs, columns, key, strict=True))
-        )
+        return sa.and_(*(e == self.bind(c, v) for e, c, v in zip(exprs, columns, key, strict=True)))
 
     def _keys_in(
-        self, exprs: Sequence[ColumnElement[Any]], columns: Sequence[ColumnInfo], keys: Sequence[Key]
+        self,
+        exprs: Sequence[ColumnElement[Any]],
+        columns: Sequence[ColumnInfo],
+        keys: Sequence[Key],
     ) -> ColumnElement[bool]:
         if len(exprs) == 1:
             return exprs[0].in_([self.values.to_db(columns[0], k[0]) for k in keys])
@@ -360,7 +364,9 @@ class SqlRenderer:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def row_values(self, meta: EntityMetadata, props: Sequence[PropertyMetadata], row: dict[str, Any]) -> dict[str, Any]:
+    def row_values(
+        self, meta: EntityMetadata, props: Sequence[PropertyMetadata], row: dict[str, Any]
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {}
         to_db = self.values.to_db
         for prop in props:
@@ -397,15 +403,16 @@ class SqlRenderer:
             key, row = batch.rows[0]
             values = self.row_values(meta, batch.properties, row)
             return sa.update(table).where(self.pk_matches(meta, table, key)).values(values)
-        per_row = [
-            (key, self.row_values(meta, batch.properties, row)) for key, row in batch.rows
-        ]
+        per_row = [(key, self.row_values(meta, batch.properties, row)) for key, row in batch.rows]
         assignments: dict[str, Any] = {}
         for prop in batch.properties:
             for column in prop.columns:
                 target = table.c[column.name]
                 whens = [
-                    (self.pk_matches(meta, table, key), sa.bindparam(None, values[column.name], type_=target.type))
+                    (
+                        self.pk_matches(meta, table, key),
+                        sa.bindparam(None, values[column.name], type_=target.type),
+                    )
                     for key, values in per_row
                 ]
                 assignments[column.name] = sa.case(*whens, else_=target)
@@ -441,9 +448,13 @@ class SqlRenderer:
         rows = []
         for owner, target in batch.pairs:
             row = {}
-            for name, column, value in zip(prop.pivot_owner_columns, owner_columns, owner, strict=True):
+            for name, column, value in zip(
+                prop.pivot_owner_columns, owner_columns, owner, strict=True
+            ):
                 row[name] = self.values.to_db(column, value)
-            for name, column, value in zip(prop.pivot_target_columns, target_columns, target, strict=True):
+            for name, column, value in zip(
+                prop.pivot_target_columns, target_columns, target, strict=True
+            ):
                 row[name] = self.values.to_db(column, value)
             rows.append(row)
         return sa.insert(table).values(rows if len(rows) > 1 else rows[0])

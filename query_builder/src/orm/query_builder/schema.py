@@ -26,7 +26,7 @@ class SqlSchemaManager(SchemaManager):
     def _ordered(self) -> list[tuple[sa.Table | None, list[sa.ForeignKeyConstraint]]]:
         return [
             (table, list(constraints))
-            for table, constraints in sa.schema.sort_tables_and_constraints(
+            for table, constraints in sa.schema.sort_tables_and_constraints(  # type: ignore[no-untyped-call]
                 list(self.metadata.tables.values())
             )
         ]
@@ -42,10 +42,10 @@ class SqlSchemaManager(SchemaManager):
                 continue
             if wanted is not None and table.name not in wanted:
                 continue
-            include = (
-                list(table.foreign_key_constraints) if inline_all else constraints
+            include = list(table.foreign_key_constraints) if inline_all else constraints
+            statements.append(
+                self.driver.ddl(CreateTable(table, include_foreign_key_constraints=include))
             )
-            statements.append(self.driver.ddl(CreateTable(table, include_foreign_key_constraints=include)))
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
                 statements.append(self.driver.ddl(CreateIndex(index)))
         if not inline_all:

@@ -96,8 +96,7 @@ class ValueConverter:
         return value.isoformat(sep=" ")
 
     def datetime_from_db(self, column: ColumnInfo, value: Any) -> dt.datetime:
-        result = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-        return result
+        return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
     def date_to_db(self, value: dt.date) -> Any:
         return value.isoformat()

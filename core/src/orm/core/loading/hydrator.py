@@ -39,7 +39,7 @@ class Hydrator:
         self._uow = uow
 
     def _new_instance(self, meta: EntityMetadata, *, initialized: bool) -> Any:
-        entity = meta.cls.__new__(meta.cls)
+        entity = object.__new__(meta.cls)
         state = EntityState()
         state.status = Status.MANAGED
         state.uow = self._uow
@@ -94,7 +94,9 @@ class Hydrator:
         self._fill(entity, meta, row, overwrite=True)
         entity.__dict__[STATE_KEY].initialized = True
 
-    def _fill(self, entity: Any, meta: EntityMetadata, row: dict[str, Any], *, overwrite: bool) -> None:
+    def _fill(
+        self, entity: Any, meta: EntityMetadata, row: dict[str, Any], *, overwrite: bool
+    ) -> None:
         d = entity.__dict__
         snapshot: dict[str, Any] = {}
         for prop in meta.persistent:
@@ -105,10 +107,14 @@ class Hydrator:
                 d[prop.name] = value
             snapshot[prop.name] = value
             inverse = prop.inverse
-            if value is not None and prop.is_owning_to_one and inverse is not None:
-                if not inverse.is_collection:
-                    # A unique foreign key also tells the inverse OneToOne its value.
-                    value.__dict__.setdefault(inverse.name, entity)
+            if (
+                value is not None
+                and prop.is_owning_to_one
+                and inverse is not None
+                and not inverse.is_collection
+            ):
+                # A unique foreign key also tells the inverse OneToOne its value.
+                value.__dict__.setdefault(inverse.name, entity)
         state: EntityState = d[STATE_KEY]
         state.snapshot = take_snapshot_from(snapshot, meta)
 

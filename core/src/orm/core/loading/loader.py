@@ -68,7 +68,7 @@ class Loader:
     async def by_keys(self, meta: EntityMetadata, keys: list[Key]) -> dict[Key, Any]:
         unique = list(dict.fromkeys(keys))
         entities = await self.select(SelectQuery(meta, where=key_condition(meta, unique)))
-        return {entity_key(e, meta): e for e in entities}
+        return {key: e for e in entities if (key := entity_key(e, meta)) is not None}
 
     async def find_by_key(self, meta: EntityMetadata, key: Key) -> Any:
         """One entity by key; concurrent calls for the same entity class share one query."""
@@ -169,7 +169,9 @@ class Loader:
         assert target is not None
         if prop.order_by:
             return parse_order_by(target, prop.order_by)
-        return parse_order_by(target, {p.name: "asc" for p in target.primary_keys if p.relation is None})
+        return parse_order_by(
+            target, {p.name: "asc" for p in target.primary_keys if p.relation is None}
+        )
 
     # -- collection entry points -----------------------------------------------------------
 
@@ -187,7 +189,7 @@ class Loader:
 
     async def _load_many(self, owners: list[Any], prop: PropertyMetadata) -> None:
         await self.load_relation(owners, prop)
-        return None
+        return
 
     async def count_collection(self, collection: Collection[Any]) -> int:
         prop = collection.property_metadata
@@ -206,8 +208,8 @@ class Loader:
         """Item counts per owner, keyed by ``id(owner)``."""
         target = prop.target
         assert target is not None
-        keyed = {entity_key(o, prop.entity): o for o in owners}
-        keys = tuple(k for k in keyed if k is not None)
+        keyed = {key: o for o in owners if (key := entity_key(o, prop.entity)) is not None}
+        keys = tuple(keyed)
         if prop.relation is RelationKind.ONE_TO_MANY:
             fk = target.properties[prop.mapped_by or ""]
             query = CountQuery(target, Comparison(fk, Op.IN, keys), group_by=fk)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import inspect
+import re
 import sys
 import types
 import typing
@@ -41,7 +43,9 @@ _SCALAR_TYPES: list[tuple[type[Any], ScalarKind]] = [
     (uuid.UUID, ScalarKind.UUID),
     (bytes, ScalarKind.BYTES),
 ]
-_SUPPORTED = "int, str, float, bool, Decimal, datetime, date, time, UUID, bytes, an Enum, dict, list"
+_SUPPORTED = (
+    "int, str, float, bool, Decimal, datetime, date, time, UUID, bytes, an Enum, dict, list"
+)
 
 
 def discover(
@@ -109,6 +113,14 @@ def _build_entity(
         meta.properties[name] = prop
         if prop.primary:
             meta.primary_keys.append(prop)
+    if len(meta.primary_keys) > 1:
+        # As PrimaryKey() documents: an int part of a composite key is not auto-incremented
+        # unless autoincrement=True says so (which _check_primary_keys then rejects).
+        for key in meta.primary_keys:
+            if key.autoincrement and fields[key.name].autoincrement is None:
+                key.autoincrement = False
+                for column in key.columns:
+                    column.autoincrement = False
     return meta
 
 
@@ -121,8 +133,14 @@ def _type_hints(cls: type[Any], by_name: dict[str, type[Any]]) -> dict[str, Any]
     try:
         return typing.get_type_hints(cls, globalns=globalns, localns=localns)
     except NameError as exc:
+        where = cls.__name__
+        word = re.compile(rf"\b{re.escape(exc.name or '?')}\b")
+        for name, annotation in inspect.get_annotations(cls).items():
+            if isinstance(annotation, str) and word.search(annotation):
+                where = f"{cls.__name__}.{name}"
+                break
         raise MetadataError(
-            f"{cls.__name__}: cannot resolve the annotation name {exc.name!r}; if it is an "
+            f"{where}: cannot resolve the annotation name {exc.name!r}; if it is an "
             f"entity, list it in ORM.init(entities=[...]), otherwise import it in "
             f"{cls.__module__}"
         ) from exc
@@ -268,7 +286,7 @@ def _check_primary_keys(meta: EntityMetadata) -> None:
                     f"{key.path}: {meta.class_name} has {len(keys)} primary keys "
                     f"({', '.join(k.name for k in keys)}) and this one is auto-incremented; a "
                     f"composite key cannot contain an auto-increment column. Keep one "
-                    f"PrimaryKey(), or pass autoincrement=False"
+                    f"PrimaryKey(), or remove autoincrement=True from {key.path}"
                 )
     for key in keys:
         if key.relation is not None and key.relation is not RelationKind.MANY_TO_ONE:
@@ -319,7 +337,10 @@ def _check_relation(prop: PropertyMetadata) -> None:
         if other.mapped_by is None:
             other.mapped_by = prop.name
     if prop.orphan_removal and kind is not RelationKind.ONE_TO_MANY:
-        raise MetadataError(f"{where}: orphan_removal applies to OneToMany relations only")
+        raise MetadataError(
+            f"{where}: orphan_removal applies to OneToMany relations only; remove it here and "
+            f"set it on the OneToMany side of the relation"
+        )
 
 
 def _relation_columns(prop: PropertyMetadata, naming: NamingStrategy) -> None:

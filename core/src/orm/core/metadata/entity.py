@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import types
 import typing
 from collections.abc import Callable
@@ -203,9 +204,11 @@ def _defaults_plan(fields: dict[str, FieldSpec], annotations: dict[str, Any]) ->
             plan.append((name, "factory", spec.default_factory))
         elif spec.has_default:
             plan.append((name, "value", spec.default))
-        elif spec.primary and spec.relation is None and not spec.init:
-            plan.append((name, "value", None))
-        elif spec.nullable or (spec.nullable is None and _is_nullable_annotation(annotations[name])):
+        elif (
+            (spec.primary and spec.relation is None and not spec.init)
+            or spec.nullable
+            or (spec.nullable is None and _is_nullable_annotation(annotations[name]))
+        ):
             plan.append((name, "value", None))
     return plan
 
@@ -238,7 +241,9 @@ def _required(fields: dict[str, FieldSpec], plan: list[Any]) -> list[str]:
     ]
 
 
-def _make_init(cls: type[Any], plan: list[Any], fields: dict[str, FieldSpec]) -> Callable[..., None]:
+def _make_init(
+    cls: type[Any], plan: list[Any], fields: dict[str, FieldSpec]
+) -> Callable[..., None]:
     user_init = cls.__dict__.get("__init__")
     if user_init is not None:
 
@@ -257,7 +262,9 @@ def _make_init(cls: type[Any], plan: list[Any], fields: dict[str, FieldSpec]) ->
         for key, value in kwargs.items():
             if key not in accepted:
                 hint = "" if key not in fields else " (it is not set through the constructor)"
-                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {key!r}{hint}")
+                raise TypeError(
+                    f"{cls.__name__}() got an unexpected keyword argument {key!r}{hint}"
+                )
             setattr(self, key, value)
         missing = [name for name in required if name not in kwargs]
         if missing:
@@ -290,7 +297,7 @@ def _entity_repr(self: Any) -> str:
 
 
 def _decorate(cls: type[T], table: str | None, repository: type[Any] | None) -> type[T]:
-    annotations: dict[str, Any] = dict(cls.__dict__.get("__annotations__", {}))
+    annotations: dict[str, Any] = dict(inspect.get_annotations(cls))
     fields: dict[str, FieldSpec] = {}
     for name, annotation in annotations.items():
         if _is_classvar(annotation) or name.startswith("__"):
@@ -312,11 +319,13 @@ def _decorate(cls: type[T], table: str | None, repository: type[Any] | None) -> 
             descriptor = ScalarDescriptor(name)
         setattr(cls, name, descriptor)
     setattr(cls, FIELDS_KEY, fields)
-    setattr(cls, OPTIONS_KEY, {"table": table, "repository": repository, "annotations": annotations})
+    setattr(
+        cls, OPTIONS_KEY, {"table": table, "repository": repository, "annotations": annotations}
+    )
     plan = _defaults_plan(fields, annotations)
-    cls.__init__ = _make_init(cls, plan, fields)  # type: ignore[misc]
+    cls.__init__ = _make_init(cls, plan, fields)  # type: ignore[method-assign]
     if "__repr__" not in cls.__dict__:
-        cls.__repr__ = _entity_repr  # type: ignore[assignment]
+        cls.__repr__ = _entity_repr  # type: ignore[method-assign]
     return cls
 
 

@@ -13,13 +13,20 @@ from typing import Any
 from orm.core.errors import ValidationError
 from orm.core.keys import coerce_scalar, normalize_key
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, ScalarKind
-from orm.core.query.ast import And, Comparison, Condition, Not, Op, OrderItem, Or, RelationCondition
+from orm.core.query.ast import And, Comparison, Condition, Not, Op, Or, OrderItem, RelationCondition
 from orm.core.state import STATE_KEY
 
 _OPERATORS = {op.value: op for op in Op}
 _LIST_OPS = (Op.IN, Op.NIN)
 _TEXT_OPS = (Op.LIKE, Op.ILIKE, Op.RE)
-_ORDER_ALIASES = {"asc": False, "ascending": False, "desc": True, "descending": True, 1: False, -1: True}
+_ORDER_ALIASES = {
+    "asc": False,
+    "ascending": False,
+    "desc": True,
+    "descending": True,
+    1: False,
+    -1: True,
+}
 
 
 def parse_filter(meta: EntityMetadata, where: Any) -> Condition | None:
@@ -31,8 +38,10 @@ def parse_filter(meta: EntityMetadata, where: Any) -> Condition | None:
     pk = _pk_prop(meta)
     if isinstance(where, list):
         keys = tuple(normalize_key(meta, item, where=f"{meta.class_name} key") for item in where)
-        return _key_condition(meta, Op.IN, keys) if pk is None else Comparison(
-            pk, Op.IN, tuple(k[0] for k in keys)
+        return (
+            _key_condition(meta, Op.IN, keys)
+            if pk is None
+            else Comparison(pk, Op.IN, tuple(k[0] for k in keys))
         )
     key = normalize_key(meta, where, where=f"{meta.class_name} key")
     return _key_condition(meta, Op.EQ, key)
@@ -77,7 +86,9 @@ def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) ->
         if not isinstance(key, str):
             raise ValidationError(f"{path}: filter keys must be property names, got {key!r}")
         if key in ("$and", "$or"):
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
+            if not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, Mapping) for v in value
+            ):
                 raise ValidationError(f"{path}: {key} takes a list of filter dicts, got {value!r}")
             parts = [c for c in (_parse_mapping(meta, v, path) for v in value) if c is not None]
             if parts:
@@ -110,8 +121,10 @@ def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) ->
 
 
 def _is_operator_dict(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and all(
-        isinstance(k, str) and k.startswith("$") for k in value
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(k, str) and k.startswith("$") for k in value)
     )
 
 
@@ -176,7 +189,10 @@ def _parse_relation(prop: PropertyMetadata, value: Any, where: str) -> Condition
     target = prop.target
     assert target is not None
     if isinstance(value, Mapping) and value and not _is_operator_dict(value):
-        if any(isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$not") for k in value):
+        if any(
+            isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$not")
+            for k in value
+        ):
             raise ValidationError(
                 f"{where}: do not mix operators and property names in one dict ({dict(value)!r})"
             )
@@ -222,9 +238,7 @@ def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition:
     if isinstance(value, (list, tuple)) and not (
         isinstance(value, tuple) and len(target.pk_columns) > 1
     ):
-        return Comparison(
-            prop, Op.IN, tuple(normalize_key(target, v, where=where) for v in value)
-        )
+        return Comparison(prop, Op.IN, tuple(normalize_key(target, v, where=where) for v in value))
     if value is None:
         return Comparison(prop, Op.EQ, None)
     return Comparison(prop, Op.EQ, normalize_key(target, value, where=where))

@@ -42,10 +42,7 @@ def compute_commit_order(metas: list[EntityMetadata]) -> CommitOrder:
         ready = [
             m
             for m in remaining
-            if all(
-                id(p) in cut or p.target not in remaining or p.target is m
-                for p in edges[id(m)]
-            )
+            if all(id(p) in cut or p.target not in remaining or p.target is m for p in edges[id(m)])
         ]
         if ready:
             for meta in ready:
@@ -55,10 +52,7 @@ def compute_commit_order(metas: list[EntityMetadata]) -> CommitOrder:
             continue
         # A cycle: cut a nullable edge if there is one, else record the cycle.
         candidates = [
-            p
-            for m in remaining
-            for p in edges[id(m)]
-            if id(p) not in cut and p.target in remaining
+            p for m in remaining for p in edges[id(m)] if id(p) not in cut and p.target in remaining
         ]
         nullable = [p for p in candidates if p.nullable]
         victim = nullable[0] if nullable else candidates[0]

@@ -127,7 +127,9 @@ class FlushExecutor:
                 del pending[id(entity)]
             yield ready
 
-    def _row(self, entity: Any, meta: EntityMetadata) -> tuple[dict[str, Any], list[PropertyMetadata]]:
+    def _row(
+        self, entity: Any, meta: EntityMetadata
+    ) -> tuple[dict[str, Any], list[PropertyMetadata]]:
         d = entity.__dict__
         row: dict[str, Any] = {}
         returning: list[PropertyMetadata] = []
@@ -167,16 +169,16 @@ class FlushExecutor:
             row, returning = self._row(entity, meta)
             shape = (tuple(row), tuple(p.name for p in returning))
             groups.setdefault(shape, []).append((entity, row))
-            props_of.setdefault(
-                shape, (tuple(meta.properties[n] for n in row), tuple(returning))
-            )
+            props_of.setdefault(shape, (tuple(meta.properties[n] for n in row), tuple(returning)))
         for shape, members in groups.items():
             properties, returning = props_of[shape]
             size = self._batch_rows(sum(len(p.columns) for p in properties))
             for chunk in chunks(members, size):
                 batch = InsertBatch(meta, properties, [row for _, row in chunk], returning)
                 results = await self.connection.insert(batch)
-                for (entity, row), generated in zip(chunk, results or [{}] * len(chunk), strict=False):
+                for (entity, row), generated in zip(
+                    chunk, results or [{}] * len(chunk), strict=False
+                ):
                     self.inserted.add(id(entity))
                     if returning:
                         self.generated[id(entity)] = dict(generated)
@@ -223,7 +225,9 @@ class FlushExecutor:
             values: dict[str, Any] = {}
             for name, value in changes.items():
                 prop = meta.properties[name]
-                values[name] = self.key(value) if prop.relation is not None and value is not None else value
+                values[name] = (
+                    self.key(value) if prop.relation is not None and value is not None else value
+                )
             shape = (id(meta), tuple(sorted(changes)))
             grouped.setdefault(shape, []).append((key, values))
             metas[shape] = meta
@@ -244,7 +248,9 @@ class FlushExecutor:
         for chunk in chunks(rows, size):
             await self.connection.update(UpdateBatch(meta, properties, list(chunk)))
 
-    async def _pivots(self, pairs: list[tuple[PropertyMetadata, Any, Any]], *, delete: bool) -> None:
+    async def _pivots(
+        self, pairs: list[tuple[PropertyMetadata, Any, Any]], *, delete: bool
+    ) -> None:
         grouped: dict[int, tuple[PropertyMetadata, list[tuple[Key, Key]]]] = {}
         for prop, owner, target in pairs:
             owner_key, target_key = self.key(owner), self.key(target)

@@ -124,7 +124,7 @@ def _needs_load(entity: Any, prop: PropertyMetadata) -> bool:
 
 
 def _cascade_remove_targets(entity: Any) -> list[Any]:
-    targets = []
+    targets: list[Any] = []
     for prop in meta_of(entity).properties.values():
         if prop.relation is None or not prop.cascade & Cascade.REMOVE:
             continue

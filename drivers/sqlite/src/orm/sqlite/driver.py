@@ -1,4 +1,4 @@
-"""The SQLite driver on aiosqlite: a file or ``:memory:``, foreign keys on, RETURNING, savepoints."""
+"""The SQLite driver on aiosqlite: a file or ``:memory:``, foreign keys on, RETURNING."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class SqliteConnection(SqlConnection):
         self, sql: str, params: Sequence[Any]
     ) -> tuple[list[Sequence[Any]], list[str], int]:
         async with self.raw.execute(sql, params) as cursor:
-            rows = list(await cursor.fetchall())
+            rows: list[Sequence[Any]] = list(await cursor.fetchall())
             columns = [d[0] for d in cursor.description or ()]
             return rows, columns, int(cursor.rowcount)
 
@@ -53,12 +53,12 @@ class SqliteConnection(SqlConnection):
         renderer = self.driver.renderer
         table = self.driver.tables[batch.entity.table]
         rows = [renderer.row_values(batch.entity, batch.properties, row) for row in batch.rows]
-        statement = sqlite_insert(table).values(rows)
+        insert = sqlite_insert(table).values(rows)
         conflict = [c.name for p in batch.conflict for c in p.columns]
         updated = [c.name for p in batch.update for c in p.columns] or conflict
-        statement = statement.on_conflict_do_update(
+        statement = insert.on_conflict_do_update(
             index_elements=conflict,
-            set_={name: statement.excluded[name] for name in updated},
+            set_={name: insert.excluded[name] for name in updated},
         ).returning(*(table.c[c.name] for p in batch.returning for c in p.columns))
         returned = await self.fetch(statement, table=batch.entity.table)
         return self.returned_in_input_order(batch, returned)

@@ -33,7 +33,9 @@ def translate_sqlite_error(
         if message.startswith("UNIQUE constraint failed:"):
             found, columns = _split_columns(message.split(":", 1)[1])
             name = driver.constraint_for_columns(found, columns)
-            where = f"{found}.({', '.join(columns)})" if len(columns) > 1 else f"{found}.{columns[0]}"
+            where = (
+                f"{found}.({', '.join(columns)})" if len(columns) > 1 else f"{found}.{columns[0]}"
+            )
             return errors.UniqueConstraintViolation(
                 f"unique constraint {name or where} violated: table {found!r} already has a row "
                 f"with the same value in {where}; use another value, or load and update the "
