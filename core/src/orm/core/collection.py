@@ -122,6 +122,7 @@ class Collection(Generic[T]):
         """
         prop = self.property_metadata
         for item in items:
+            self._check_item(prop, item)
             if prop.relation is RelationKind.ONE_TO_MANY:
                 assert prop.mapped_by is not None
                 if item.__dict__.get(prop.mapped_by) is self._owner:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import enum
 import uuid
 from typing import Any
@@ -91,4 +93,24 @@ def coerce_scalar(
         raise ValidationError(f"{where}: expected an int, got {value!r}")
     if kind is ScalarKind.STRING and not isinstance(value, str):
         raise ValidationError(f"{where}: expected a str, got {value!r}")
+    expected = _EXPECTED_TYPES.get(kind)
+    if expected is not None and (
+        not isinstance(value, expected[0])
+        or (isinstance(value, bool) and kind is not ScalarKind.BOOLEAN)
+    ):
+        raise ValidationError(f"{where}: expected {expected[1]}, got {value!r}")
     return value
+
+
+# What a filter or key value of the other kinds must be (INTEGER, STRING, ENUM and JSON are
+# handled above; a UUID given as text was converted).
+_EXPECTED_TYPES: dict[ScalarKind, tuple[tuple[type[Any], ...], str]] = {
+    ScalarKind.FLOAT: ((int, float, decimal.Decimal), "a float"),
+    ScalarKind.DECIMAL: ((int, float, decimal.Decimal), "a Decimal"),
+    ScalarKind.BOOLEAN: ((bool,), "a bool"),
+    ScalarKind.DATETIME: ((dt.datetime,), "a datetime"),
+    ScalarKind.DATE: ((dt.date,), "a date"),
+    ScalarKind.TIME: ((dt.time,), "a time"),
+    ScalarKind.UUID: ((uuid.UUID,), "a UUID"),
+    ScalarKind.BYTES: ((bytes, bytearray, memoryview), "bytes"),
+}

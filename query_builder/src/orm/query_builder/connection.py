@@ -112,15 +112,33 @@ class SqlConnection(Connection):
             for row in rows
         }
 
+    def insert_sql(self, batch: InsertBatch, *, returning: bool) -> tuple[str, list[Any]]:
+        """The multi-row INSERT of a batch, with RETURNING of the generated columns if asked."""
+        renderer = self.driver.renderer
+        columns = [c.name for prop in batch.properties for c in prop.columns]
+        convert = renderer.row_converter(batch.properties)
+        rows = [convert(row) for row in batch.rows]
+        generated = [c.name for prop in batch.returning for c in prop.columns] if returning else []
+        if not columns:  # every value comes from defaults: one row per statement
+            compiled = self.compile(renderer.insert(batch, returning=returning))
+            return compiled
+        return self.driver.insert_rows(batch.entity.table, columns, rows, generated)
+
     async def insert(self, batch: InsertBatch) -> list[Row]:
         platform = self.driver.platform
         table = batch.entity.table
         if not batch.returning:
-            await self.run(self.driver.renderer.insert(batch, returning=False), table=table)
+            sql, params = self.insert_sql(batch, returning=False)
+            await self._timed(self._native_execute, sql, params, table)
             return [{} for _ in batch.rows]
         if platform.returning:
-            statement = self.driver.renderer.insert(batch, returning=True)
-            rows = await self.fetch(statement, table=table)
+            if not batch.properties and len(batch.rows) > 1:
+                return [
+                    (await self.insert(InsertBatch(batch.entity, (), [row], batch.returning)))[0]
+                    for row in batch.rows
+                ]
+            sql, params = self.insert_sql(batch, returning=True)
+            rows = await self._timed(self._native_fetch, sql, params, table)
             return self._generated(batch, rows)
         return await self._insert_without_returning(batch)
 
@@ -136,8 +154,7 @@ class SqlConnection(Connection):
         return [dict(zip(names, value, strict=True)) for value in values]
 
     async def _insert_without_returning(self, batch: InsertBatch) -> list[Row]:
-        statement = self.driver.renderer.insert(batch, returning=False)
-        sql, params = self.compile(statement)
+        sql, params = self.insert_sql(batch, returning=False)
         first, count = await self._timed(self._native_insert_ids, sql, params, batch.entity.table)
         name = batch.returning[0].name
         step = self.driver.auto_increment_step

@@ -12,6 +12,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from orm.core.driver import Driver, IsolationLevel, Platform, SchemaManager
 from orm.core.errors import DriverError, ValidationError
 from orm.core.metadata.model import EntityMetadata
+from orm.query_builder.multirow import InsertTemplate, build_template
 from orm.query_builder.render import SqlRenderer
 from orm.query_builder.schema import SqlSchemaManager
 from orm.query_builder.tables import TypeMapper, build_tables
@@ -35,6 +36,9 @@ class SqlDriver(Driver):
         self._metadata = sa.MetaData()
         self._renderer: SqlRenderer | None = None
         self._schema: SqlSchemaManager | None = None
+        self._insert_templates: dict[
+            tuple[str, tuple[str, ...], tuple[str, ...]], InsertTemplate
+        ] = {}
 
     # -- factories drivers override --------------------------------------------------------
 
@@ -99,6 +103,23 @@ class SqlDriver(Driver):
         params = compiled.params
         positions: list[str] = getattr(compiled, "positiontup", None) or []
         return str(compiled), [params[name] for name in positions]
+
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        returning: Sequence[str] = (),
+    ) -> tuple[str, list[Any]]:
+        """A multi-row INSERT of ``rows`` (values in ``columns`` order, already converted)."""
+        key = (table, tuple(columns), tuple(returning))
+        template = self._insert_templates.get(key)
+        if template is None:
+            template = build_template(
+                self._tables[table], columns, returning, self.compile, self.dialect.paramstyle
+            )
+            self._insert_templates[key] = template
+        return template.render(rows)
 
     def ddl(self, element: Any) -> str:
         return str(element.compile(dialect=self.dialect)).strip()

@@ -364,6 +364,29 @@ class SqlRenderer:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def row_converter(
+        self, props: Sequence[PropertyMetadata]
+    ) -> Callable[[dict[str, Any]], list[Any]]:
+        """A function turning a batch row into its column values, in column order."""
+        steps: list[tuple[str, int | None, Callable[[Any], Any] | None]] = []
+        for prop in props:
+            if prop.relation is None:
+                steps.append((prop.name, None, self.values.to_db_function(prop.columns[0])))
+            else:
+                for index, column in enumerate(prop.columns):
+                    steps.append((prop.name, index, self.values.to_db_function(column)))
+
+        def convert(row: dict[str, Any]) -> list[Any]:
+            values: list[Any] = []
+            for name, index, function in steps:
+                value = row[name]
+                if index is not None and value is not None:
+                    value = value[index]
+                values.append(value if function is None or value is None else function(value))
+            return values
+
+        return convert
+
     def row_values(
         self, meta: EntityMetadata, props: Sequence[PropertyMetadata], row: dict[str, Any]
     ) -> dict[str, Any]:

@@ -10,12 +10,25 @@ import datetime as dt
 import decimal
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from orm.core.metadata.model import ColumnInfo, ScalarKind
 
 
 class ValueConverter:
+    # Kinds whose Python values the database library takes as they are.
+    passthrough_kinds: frozenset[ScalarKind] = frozenset(
+        {ScalarKind.INTEGER, ScalarKind.STRING, ScalarKind.FLOAT, ScalarKind.BYTES}
+    )
+
+    def to_db_function(self, column: ColumnInfo) -> Callable[[Any], Any] | None:
+        """A converter for one column's values, or None when values pass through unchanged."""
+        if column.kind in self.passthrough_kinds:
+            return None
+        convert = self.to_db
+        return lambda value: convert(column, value)
+
     def to_db(self, column: ColumnInfo, value: Any) -> Any:
         if value is None:
             return None

@@ -19,6 +19,7 @@ from orm.core.state import STATE_KEY
 _OPERATORS = {op.value: op for op in Op}
 _LIST_OPS = (Op.IN, Op.NIN)
 _TEXT_OPS = (Op.LIKE, Op.ILIKE, Op.RE)
+_LOGICAL_OPS = ("$and", "$or", "$not")
 _ORDER_ALIASES = {
     "asc": False,
     "ascending": False,
@@ -188,11 +189,9 @@ def _operator(prop: PropertyMetadata, name: str, value: Any, where: str) -> Cond
 def _parse_relation(prop: PropertyMetadata, value: Any, where: str) -> Condition:
     target = prop.target
     assert target is not None
-    if isinstance(value, Mapping) and value and not _is_operator_dict(value):
-        if any(
-            isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$not")
-            for k in value
-        ):
+    logical_only = isinstance(value, Mapping) and all(k in _LOGICAL_OPS for k in value)
+    if isinstance(value, Mapping) and value and (logical_only or not _is_operator_dict(value)):
+        if any(isinstance(k, str) and k.startswith("$") and k not in _LOGICAL_OPS for k in value):
             raise ValidationError(
                 f"{where}: do not mix operators and property names in one dict ({dict(value)!r})"
             )
