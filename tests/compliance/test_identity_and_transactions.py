@@ -195,3 +195,32 @@ async def test_entities_cannot_cross_forks(make_orm: MakeOrm) -> None:
     second.persist(book)
     with pytest.raises(EntityStateError, match="another EntityManager fork"):
         await second.flush()
+
+
+async def test_request_context_provides_one_fork_per_task(make_orm: MakeOrm) -> None:
+    import asyncio
+
+    orm = await make_orm(LIBRARY)
+    with pytest.raises(EntityStateError, match="request_context"):
+        orm.current_em()
+
+    async def handler(name: str) -> EntityManager:
+        async with orm.request_context() as em:
+            assert orm.current_em() is em
+            em.persist(Author(name, f"{name}@x.io"))
+            await orm.current_em().flush()
+            return em
+
+    first, second = await asyncio.gather(handler("one"), handler("two"))
+    assert first is not second
+    assert await orm.em.fork().count(Author) == 2
+
+
+async def test_concurrent_flushes_of_one_fork_do_not_insert_twice(make_orm: MakeOrm) -> None:
+    import asyncio
+
+    orm = await make_orm(LIBRARY)
+    em = orm.em.fork()
+    em.persist(Author("Once", "once@x.io"))
+    await asyncio.gather(em.flush(), em.flush())
+    assert await orm.em.fork().count(Author) == 1

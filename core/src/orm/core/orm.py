@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any
 
 from orm.core.driver import Driver, SchemaManager
 from orm.core.entity_manager import EntityManager
-from orm.core.errors import ConfigurationError, DriverNotInstalledError
+from orm.core.errors import ConfigurationError, DriverNotInstalledError, EntityStateError
 from orm.core.metadata.discovery import discover
 from orm.core.metadata.model import EntityMetadata
 from orm.core.metadata.naming import NamingStrategy
@@ -89,6 +91,9 @@ class ORM:
         self.metadata = metadata
         self.commit_order = commit_order
         self.em = EntityManager(self, is_global=True)
+        self._context: ContextVar[EntityManager | None] = ContextVar(
+            f"orm_entity_manager_{id(self)}", default=None
+        )
 
     @classmethod
     async def init(
@@ -141,6 +146,30 @@ class ORM:
         metas = list(metadata.values())
         await instance.connect(metas)
         return cls(settings, instance, metadata, compute_commit_order(metas))
+
+    @asynccontextmanager
+    async def request_context(self) -> AsyncIterator[EntityManager]:
+        """A fresh fork for this task (request, job) and the tasks it starts.
+
+        ``async with orm.request_context() as em:`` - code below it can get the same fork with
+        ``orm.current_em()`` instead of passing it around.
+        """
+        em = self.em.fork()
+        token = self._context.set(em)
+        try:
+            yield em
+        finally:
+            self._context.reset(token)
+
+    def current_em(self) -> EntityManager:
+        """The fork of the surrounding ``request_context()``; an error outside one."""
+        em = self._context.get()
+        if em is None:
+            raise EntityStateError(
+                "no EntityManager in this context: wrap the request or job in "
+                "`async with orm.request_context():` (or pass an orm.em.fork() explicitly)"
+            )
+        return em
 
     @property
     def schema(self) -> SchemaManager:

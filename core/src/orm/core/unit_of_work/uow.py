@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
 from orm.core.errors import EntityStateError
 from orm.core.keys import entity_key
 from orm.core.loading.hydrator import Hydrator
+from orm.core.metadata.model import RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of, state_of
 from orm.core.unit_of_work.execute import FlushExecutor
 from orm.core.unit_of_work.identity_map import IdentityMap
@@ -30,6 +32,8 @@ class UnitOfWork:
         # Entities whose attributes or collections were assigned since the last flush.
         self.touched: dict[int, Any] = {}
         self._mutable_classes: set[type[Any]] = set()
+        # Two flushes of one fork at once would plan the same inserts twice.
+        self._flushing = asyncio.Lock()
 
     # -- bookkeeping called by descriptors and the EntityManager ----------------------------
 
@@ -96,6 +100,10 @@ class UnitOfWork:
     # -- flush -----------------------------------------------------------------------------
 
     async def flush(self) -> None:
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         plan = await build_plan(self)
         if plan.empty:
             self._finish(plan, None)
@@ -162,3 +170,16 @@ class UnitOfWork:
                 other._added[:] = [i for i in other._added if i is not entity]
             elif other is entity:
                 target.__dict__[inverse.name] = None
+        for prop in meta.collections:
+            inverse = prop.inverse
+            collection = entity.__dict__.get(prop.name)
+            if (
+                prop.relation is not RelationKind.MANY_TO_MANY
+                or inverse is None
+                or collection is None
+            ):
+                continue
+            for item in collection._items or ():
+                mirror = item.__dict__.get(inverse.name)
+                if isinstance(mirror, Collection):
+                    mirror._detach_item(entity)
