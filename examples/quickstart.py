@@ -79,9 +79,8 @@ async def main() -> None:
     fantasy, classic = Tag(name="fantasy"), Tag(name="classic")
     author = Author("Ursula K. Le Guin", "ursula@earthsea.org")
     for title in ("A Wizard of Earthsea", "The Tombs of Atuan", "The Farthest Shore"):
-        book = Book(title=title)
+        book = Book(title=title, author=author)  # also adds the book to author.books
         book.tags.add(fantasy, classic)
-        author.books.add(book)
     em.persist(author)
     counter.count = 0
     await em.flush()

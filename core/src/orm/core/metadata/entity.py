@@ -233,10 +233,11 @@ def _required(fields: dict[str, FieldSpec], plan: list[Any]) -> list[str]:
         name
         for name, spec in fields.items()
         # Relations may be set after construction (collection.add sets them); the flush
-        # reports a missing required one.
+        # reports a missing required one. A server default fills a column left unset.
         if spec.init
         and name not in defaulted
         and spec.relation is None
+        and spec.server_default is None
         and not (spec.primary and spec.autoincrement)
     ]
 

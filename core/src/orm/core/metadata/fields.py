@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from orm.core.metadata.model import Cascade, RelationKind
 
@@ -49,6 +49,30 @@ class FieldSpec:
     @property
     def has_default(self) -> bool:
         return self.default is not _MISSING or self.default_factory is not None
+
+
+@overload
+def PrimaryKey(
+    *,
+    autoincrement: bool | None = None,
+    column: str | None = None,
+    length: int | None = None,
+    default: Any = _MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    init: Literal[False] = False,
+) -> Any: ...
+
+
+@overload
+def PrimaryKey(
+    *,
+    autoincrement: bool | None = None,
+    column: str | None = None,
+    length: int | None = None,
+    default: Any = _MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    init: Literal[True],
+) -> Any: ...
 
 
 def PrimaryKey(
@@ -148,6 +172,36 @@ def ManyToOne(
     )
 
 
+@overload
+def OneToOne(
+    target: Any,
+    *,
+    mapped_by: str,
+    inversed_by: str | None = None,
+    nullable: bool | None = None,
+    cascade: Cascade = Cascade.PERSIST,
+    column: str | None = None,
+    on_delete: str | None = None,
+    default: Any = _MISSING,
+    init: Literal[False] = False,
+) -> Any: ...
+
+
+@overload
+def OneToOne(
+    target: Any,
+    *,
+    mapped_by: None = None,
+    inversed_by: str | None = None,
+    nullable: bool | None = None,
+    cascade: Cascade = Cascade.PERSIST,
+    column: str | None = None,
+    on_delete: str | None = None,
+    default: Any = _MISSING,
+    init: Literal[True] = True,
+) -> Any: ...
+
+
 def OneToOne(
     target: Any,
     *,
@@ -158,8 +212,12 @@ def OneToOne(
     column: str | None = None,
     on_delete: str | None = None,
     default: Any = _MISSING,
+    init: bool | None = None,
 ) -> Any:
-    """A one-to-one relation. The side without ``mapped_by`` owns the (unique) foreign key."""
+    """A one-to-one relation. The side without ``mapped_by`` owns the (unique) foreign key.
+
+    The inverse side (with ``mapped_by``) is not a constructor argument: set the owning side.
+    """
     return FieldSpec(
         relation=RelationKind.ONE_TO_ONE,
         target=target,
@@ -182,6 +240,7 @@ def OneToMany(
     cascade: Cascade = Cascade.PERSIST,
     orphan_removal: bool = False,
     order_by: dict[str, str] | None = None,
+    init: Literal[False] = False,
 ) -> Any:
     """The inverse side of a ManyToOne: a :class:`Collection` of ``target`` entities."""
     return FieldSpec(
@@ -204,6 +263,7 @@ def ManyToMany(
     pivot_table: str | None = None,
     cascade: Cascade = Cascade.PERSIST,
     order_by: dict[str, str] | None = None,
+    init: Literal[False] = False,
 ) -> Any:
     """A :class:`Collection` of ``target`` entities joined through a pivot table.
 

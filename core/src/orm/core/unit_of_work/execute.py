@@ -225,9 +225,16 @@ class FlushExecutor:
             values: dict[str, Any] = {}
             for name, value in changes.items():
                 prop = meta.properties[name]
-                values[name] = (
-                    self.key(value) if prop.relation is not None and value is not None else value
-                )
+                if prop.relation is not None and value is not None:
+                    target_key = self.key(value)
+                    if target_key is None:
+                        raise CommitOrderError(
+                            f"{prop.path} of {entity!r} points to a new "
+                            f"{type(value).__name__} that this flush does not insert (was it "
+                            f"removed?); persist it or point the relation elsewhere"
+                        )
+                    value = target_key
+                values[name] = value
             shape = (id(meta), tuple(sorted(changes)))
             grouped.setdefault(shape, []).append((key, values))
             metas[shape] = meta
