@@ -430,6 +430,18 @@ class EntityManager:
         repository_class = meta.repository or EntityRepository
         return repository_class(self, entity)
 
+    def create_query_builder(self, entity: type[T], alias: str | None = None) -> Any:
+        """The low-level query builder of SQL drivers (see docs/query-builder.md)."""
+        self._usable()
+        meta = meta_of(entity)
+        factory = getattr(self.orm.driver, "create_query_builder", None)
+        if factory is None:
+            raise ValidationError(
+                f"the {self.orm.driver.platform.name} driver has no SQL query builder; use "
+                f"em.find() with the filter language instead"
+            )
+        return factory(self, meta, alias or meta.table[0])
+
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> ExecuteResult:
         """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
         return await self._read(lambda connection: connection.execute(sql, params))
