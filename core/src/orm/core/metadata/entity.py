@@ -43,12 +43,19 @@ def missing_attribute(obj: object, name: str) -> Exception:
     state: EntityState | None = obj.__dict__.get(STATE_KEY)
     cls_name = type(obj).__name__
     if state is not None and not state.initialized:
-        via = f" (reached through {state.hint})" if state.hint else ""
-        populate = state.hint.split(".", 1)[1] if state.hint else "<relation>"
+        if state.hint:
+            populate = state.hint.split(".", 1)[1]
+            via = f" (reached through {state.hint})"
+            how = (
+                f"pass populate=[{populate!r}] to the query, or await em.populate(entity, "
+                f"[{populate!r}]), or await em.refresh(reference)"
+            )
+        else:  # from em.get_reference(): there is no relation path to populate
+            via = ""
+            how = f"await em.find_one({cls_name}, key) or await em.refresh(reference)"
         return NotLoadedError(
             f"{cls_name}.{name} cannot be read: this {cls_name} is an unloaded reference{via} "
-            f"that knows only its primary key. Load it first: pass populate=[{populate!r}] to the "
-            f"query, or await em.populate(entity, [{populate!r}]), or await em.refresh(reference)."
+            f"that knows only its primary key. Load it first: {how}."
         )
     if state is not None and name in _inverse_one_to_one_names(type(obj)):
         return NotLoadedError(
