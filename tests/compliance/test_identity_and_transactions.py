@@ -224,3 +224,32 @@ async def test_concurrent_flushes_of_one_fork_do_not_insert_twice(make_orm: Make
     em.persist(Author("Once", "once@x.io"))
     await asyncio.gather(em.flush(), em.flush())
     assert await orm.em.fork().count(Author) == 1
+
+
+async def test_rolled_back_transaction_restores_the_fork(make_orm: MakeOrm) -> None:
+    orm = await make_orm(LIBRARY)
+    em = orm.em.fork()
+    keeper = Author("Keeper", "keeper@x.io")
+    em.persist(keeper)
+    await em.flush()
+
+    new = Author("New", "new@x.io")
+    new.books.add(Book(title="Draft"))
+    with pytest.raises(RuntimeError):
+        async with em.transaction():
+            em.persist(new)
+            keeper.name = "Renamed"
+            await em.flush()
+            em.remove(keeper)
+            await em.flush()
+            raise RuntimeError("abort")
+    # The database is as before the transaction, and so is the fork.
+    assert new.id is None and new not in em
+    assert keeper in em and keeper.name == "Keeper"
+    await em.flush()
+    assert [a.name for a in await orm.em.fork().find(Author)] == ["Keeper"]
+    em.persist(new)  # a retry writes the whole graph again
+    await em.flush()
+    check = orm.em.fork()
+    assert sorted(a.name for a in await check.find(Author)) == ["Keeper", "New"]
+    assert await check.count(Book) == 1

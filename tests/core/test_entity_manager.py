@@ -488,15 +488,6 @@ async def test_matching_on_a_new_owner_is_an_entity_state_error() -> None:
         await author.books.matching()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a rolled-back em.transaction() does not undo what flushes inside it applied to the "
-        "EntityManager: the entity stays MANAGED with the id of a row that no longer exists. "
-        "Fixing it means recording the Unit of Work state at begin/savepoint and restoring it "
-        "on rollback (a design change, not a one-line fix)"
-    ),
-)
 async def test_rolled_back_transaction_leaves_flushed_entities_new() -> None:
     orm, _ = await _library()
     em = orm.em.fork()

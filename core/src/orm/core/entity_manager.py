@@ -121,34 +121,40 @@ class EntityManager:
             name = f"orm_sp_{tx.depth}"
             async with tx.lock:
                 await tx.connection.savepoint(name)
+            self._uow.open_journal()
             try:
                 yield self
                 await self.flush()
             except BaseException:
                 async with tx.lock:
                     await tx.connection.rollback_to_savepoint(name)
+                self._uow.close_journal(committed=False)
                 raise
             else:
                 async with tx.lock:
                     await tx.connection.release_savepoint(name)
+                self._uow.close_journal(committed=True)
             finally:
                 tx.depth -= 1
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin(isolation_level)
             self._tx = _Transaction(connection)
+            self._uow.open_journal()
             try:
                 yield self
                 await self.flush()
-            except BaseException:
-                self._tx = None
-                await connection.rollback()
-                raise
-            else:
                 self._tx = None
                 await connection.commit()
-            finally:
+            except BaseException:
                 self._tx = None
+                try:
+                    await connection.rollback()
+                finally:
+                    # The rows are gone: put the fork back as it was before the transaction.
+                    self._uow.close_journal(committed=False)
+                raise
+            self._uow.close_journal(committed=True)
 
     async def transactional(
         self,

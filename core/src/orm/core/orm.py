@@ -12,7 +12,7 @@ from typing import Any
 from orm.core.driver import Driver, SchemaManager
 from orm.core.entity_manager import EntityManager
 from orm.core.errors import ConfigurationError, DriverNotInstalledError, EntityStateError
-from orm.core.metadata.discovery import discover
+from orm.core.metadata.discovery import discover, entities_in_modules
 from orm.core.metadata.model import EntityMetadata
 from orm.core.metadata.naming import NamingStrategy
 from orm.core.query_log import enable_debug_output
@@ -45,6 +45,9 @@ class Config:
     driver: type[Driver] | None = None
     driver_options: dict[str, Any] = field(default_factory=dict)
     migrations_path: str = "migrations"
+    migrations_table: str = "orm_migrations"
+    # Modules whose @entity classes are the entities when ``entities`` is empty.
+    entity_modules: Sequence[str] = ()
 
 
 def _scheme(url: str) -> str:
@@ -134,6 +137,8 @@ class ORM:
             settings.driver_options = {**base.driver_options, **driver_options}
         if not settings.url:
             raise ConfigurationError("ORM.init needs url=..., e.g. url='sqlite://:memory:'")
+        if not settings.entities and settings.entity_modules:
+            settings.entities = entities_in_modules(settings.entity_modules)
         if not settings.entities:
             raise ConfigurationError("ORM.init needs entities=[...]: the @entity classes to map")
         if settings.batch_size < 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import importlib
 import inspect
 import re
 import sys
@@ -85,6 +86,33 @@ def discover(
     for cls, meta in metas.items():
         setattr(cls, META_KEY, meta)
     return metas
+
+
+def entities_in_modules(names: Sequence[str]) -> list[type[Any]]:
+    """The ``@entity`` classes defined in the modules ``names`` (imported), in module order."""
+    found: list[type[Any]] = []
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise MetadataError(
+                f"entity module {name!r} cannot be imported ({exc}); check entity_modules and "
+                f"that the module is on the import path"
+            ) from exc
+        found.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and FIELDS_KEY in value.__dict__
+            and value.__module__ == module.__name__
+            and value not in found
+        )
+    if not found:
+        raise MetadataError(
+            f"no @entity classes found in the entity modules {', '.join(names)}; define them "
+            f"there or list them in entities=[...]"
+        )
+    return found
 
 
 def _build_entity(

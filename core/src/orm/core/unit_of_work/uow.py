@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
@@ -34,6 +36,37 @@ class UnitOfWork:
         self._mutable_classes: set[type[Any]] = set()
         # Two flushes of one fork at once would plan the same inserts twice.
         self._flushing = asyncio.Lock()
+        # One frame per open transaction/savepoint: how to undo what its flushes applied.
+        self._journals: list[list[Callable[[], None]]] = []
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def open_journal(self) -> None:
+        self._journals.append([])
+
+    def close_journal(self, *, committed: bool) -> None:
+        """End a transaction frame: keep its effects, or undo them after a rollback."""
+        frame = self._journals.pop()
+        if committed:
+            if self._journals:
+                self._journals[-1].extend(frame)
+            return
+        for undo in reversed(frame):
+            undo()
+
+    def _record_undo(self, plan: FlushPlan) -> None:
+        """Before a flush is applied inside a transaction: how to put the fork back."""
+        frame = self._journals[-1]
+        for entity in plan.inserts:
+            frame.append(_undo_insert(self, entity))
+        for entity, _ in plan.updates:
+            frame.append(_undo_update(self, entity))
+        for entity in plan.removes:
+            frame.append(_undo_remove(self, entity))
+        inserted = {id(e) for e in plan.inserts}
+        for collection in plan.collections:
+            if id(collection.owner) not in inserted:
+                frame.append(_revert_membership(collection))
 
     # -- bookkeeping called by descriptors and the EntityManager ----------------------------
 
@@ -66,6 +99,11 @@ class UnitOfWork:
             raise EntityStateError(
                 f"cannot persist this {type(entity).__name__}: it was removed from the database; "
                 f"create a new instance instead"
+            )
+        if state.status is Status.DETACHED:
+            raise EntityStateError(
+                f"cannot persist this {type(entity).__name__}: it was detached by em.clear(); "
+                f"load it again in this fork (find_one / get_reference) and change that instance"
             )
         self.remove_queue.pop(id(entity), None)
         if state.status is Status.NEW:
@@ -118,6 +156,8 @@ class UnitOfWork:
 
     def _finish(self, plan: FlushPlan, executor: FlushExecutor | None) -> None:
         """Apply a committed flush to the entities: keys, states, snapshots, identity map."""
+        if self._journals and not plan.empty:
+            self._record_undo(plan)
         if executor is not None:
             # Keys first: a composite key can be made of other new entities' generated keys.
             for entity in plan.inserts:
@@ -183,3 +223,86 @@ class UnitOfWork:
                 mirror = item.__dict__.get(inverse.name)
                 if isinstance(mirror, Collection):
                     mirror._detach_item(entity)
+
+
+def _undo_insert(uow: UnitOfWork, entity: Any) -> Callable[[], None]:
+    """Inserted in a rolled-back transaction: new again, and no longer part of the fork."""
+    meta = meta_of(entity)
+    generated = [p.name for p in meta.primary_keys if p.autoincrement]
+    collections = [_keep_changes(entity.__dict__[p.name]) for p in meta.collections]
+
+    def undo() -> None:
+        key = entity_key(entity, meta)
+        if key is not None:
+            uow.identity_map.discard(meta.cls, key)
+        for name in generated:
+            entity.__dict__[name] = None
+        state: EntityState = entity.__dict__[STATE_KEY]
+        state.status = Status.NEW
+        state.snapshot = None
+        state.uow = None
+        for restore in collections:
+            restore()
+
+    return undo
+
+
+def _undo_update(uow: UnitOfWork, entity: Any) -> Callable[[], None]:
+    """Updated in a rolled-back transaction: back to the values the database holds again."""
+    state: EntityState = entity.__dict__[STATE_KEY]
+    snapshot = dict(state.snapshot or {})
+
+    def undo() -> None:
+        entity.__dict__.update(copy.deepcopy(snapshot))
+        state.snapshot = snapshot
+
+    return undo
+
+
+def _undo_remove(uow: UnitOfWork, entity: Any) -> Callable[[], None]:
+    """Deleted in a rolled-back transaction: managed again, with its stored values."""
+    meta = meta_of(entity)
+    key = entity_key(entity, meta)
+    state: EntityState = entity.__dict__[STATE_KEY]
+    snapshot = dict(state.snapshot or {})
+
+    def undo() -> None:
+        entity.__dict__.update(copy.deepcopy(snapshot))
+        state.status = Status.MANAGED
+        state.uow = uow
+        state.snapshot = snapshot
+        if key is not None:
+            uow.identity_map.add(meta.cls, key, entity)
+        for prop in meta.persistent:
+            inverse, target = prop.inverse, entity.__dict__.get(prop.name)
+            if prop.relation is not None and inverse is not None and target is not None:
+                mirror = target.__dict__.get(inverse.name)
+                if isinstance(mirror, Collection):
+                    mirror._attach_item(entity)
+
+    return undo
+
+
+def _revert_membership(collection: Collection[Any]) -> Callable[[], None]:
+    """A managed owner's collection: undo the flushed additions and removals in memory."""
+    added, removed = list(collection._added), list(collection._removed)
+
+    def undo() -> None:
+        for item in added:
+            collection._detach_item(item)
+        for item in removed:
+            if item.__dict__[STATE_KEY].status is Status.MANAGED:
+                collection._attach_item(item)
+
+    return undo
+
+
+def _keep_changes(collection: Collection[Any]) -> Callable[[], None]:
+    """A new owner's collection: keep its pending changes, so persisting it again writes them."""
+    added, removed = list(collection._added), list(collection._removed)
+
+    def undo() -> None:
+        collection._added[:] = added
+        collection._removed[:] = removed
+
+    return undo
