@@ -47,10 +47,8 @@ def assign(em: EntityManager, entity: Any, data: Mapping[str, Any]) -> None:
         elif prop.is_collection:
             items = [_related_value(em, prop, item, current=None) for item in value or ()]
             collection: Collection[Any] = getattr(entity, name)
-            if collection.initialized:
-                collection.set(items)
-            else:
-                collection.add(*items)
+            # Replaces the items: the collection must be loaded (NotLoadedError otherwise).
+            collection.set(items)
         else:
             current = entity.__dict__.get(name)
             setattr(entity, name, _related_value(em, prop, value, current=current))
