@@ -65,9 +65,11 @@ MakeOrm = Callable[..., Awaitable[ORM]]
 
 
 @pytest.fixture
-async def make_orm(database: str) -> AsyncIterator[MakeOrm]:
+async def make_orm(database: str, request: pytest.FixtureRequest) -> AsyncIterator[MakeOrm]:
     """``orm = await make_orm([Author, Book])``: an ORM on a fresh schema, closed afterwards."""
     opened: list[ORM] = []
+    marker = request.node.get_closest_marker("capability")
+    marker_capabilities: tuple[str, ...] = tuple(marker.args) if marker is not None else ()
 
     async def factory(entities: Sequence[type[Any]], **options: Any) -> ORM:
         try:
@@ -77,6 +79,15 @@ async def make_orm(database: str) -> AsyncIterator[MakeOrm]:
                 _unavailable(database, str(exc))
             raise
         opened.append(orm)
+        # One driver class can serve several servers (MySQL and MariaDB): check the
+        # capabilities of the platform the connected driver reports, too.
+        if marker_capabilities:
+            missing = [c for c in marker_capabilities if not orm.driver.platform.supports(c)]
+            if missing:
+                pytest.skip(
+                    f"{orm.driver.platform.name} lacks the capability {missing[0]!r} "
+                    f"(Platform.{missing[0]})"
+                )
         await orm.schema.drop()
         await orm.schema.create()
         return orm

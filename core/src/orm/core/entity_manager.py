@@ -84,9 +84,9 @@ class EntityManager:
                     await tx.connection.savepoint(name)
                 try:
                     yield tx.connection
-                except BaseException:
+                except BaseException as exc:
                     if savepoints:
-                        await tx.connection.rollback_to_savepoint(name)
+                        await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
                     raise
                 if savepoints:
                     await tx.connection.release_savepoint(name)
@@ -95,8 +95,8 @@ class EntityManager:
             await connection.begin()
             try:
                 yield connection
-            except BaseException:
-                await connection.rollback()
+            except BaseException as exc:
+                await _undo_quietly(connection.rollback(), exc)
                 raise
             await connection.commit()
 
@@ -125,9 +125,9 @@ class EntityManager:
             try:
                 yield self
                 await self.flush()
-            except BaseException:
+            except BaseException as exc:
                 async with tx.lock:
-                    await tx.connection.rollback_to_savepoint(name)
+                    await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
                 self._uow.close_journal(committed=False)
                 raise
             else:
@@ -146,13 +146,11 @@ class EntityManager:
                 await self.flush()
                 self._tx = None
                 await connection.commit()
-            except BaseException:
+            except BaseException as exc:
                 self._tx = None
-                try:
-                    await connection.rollback()
-                finally:
-                    # The rows are gone: put the fork back as it was before the transaction.
-                    self._uow.close_journal(committed=False)
+                await _undo_quietly(connection.rollback(), exc)
+                # The rows are gone: put the fork back as it was before the transaction.
+                self._uow.close_journal(committed=False)
                 raise
             self._uow.close_journal(committed=True)
 
@@ -470,3 +468,12 @@ def _non_negative(name: str, value: int | None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
     return value
+
+
+async def _undo_quietly(rollback: Awaitable[None], cause: BaseException) -> None:
+    """Roll back after ``cause``; a failing rollback (the server may have rolled back already,
+    e.g. after a deadlock) must not hide the error that caused it."""
+    try:
+        await rollback
+    except Exception as exc:
+        cause.add_note(f"the rollback that followed also failed: {exc}")
