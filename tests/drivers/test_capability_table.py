@@ -57,7 +57,9 @@ def render_table() -> str:
 
 def test_the_documented_capability_table_matches_the_platforms() -> None:
     text = DOC.read_text(encoding="utf-8")
-    documented = text.split("<!-- capabilities:start -->\n", 1)[1].split("\n<!-- capabilities:end -->", 1)[0]
+    documented = text.split("<!-- capabilities:start -->\n", 1)[1].split(
+        "\n<!-- capabilities:end -->", 1
+    )[0]
     assert documented == render_table(), f"update docs/drivers.md with:\n{render_table()}"
 
 
