@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 
 from orm.core.driver import Driver, IsolationLevel, Platform, SchemaManager
 from orm.core.errors import DriverError, ValidationError
@@ -17,6 +18,14 @@ from orm.query_builder.render import SqlRenderer
 from orm.query_builder.schema import SqlSchemaManager
 from orm.query_builder.tables import TypeMapper, build_tables
 from orm.query_builder.values import ValueConverter
+
+if TYPE_CHECKING:
+    from orm.core.entity_manager import EntityManager
+    from orm.query_builder.builder import QueryBuilder
+
+
+# Compiled statements kept per driver (oldest evicted first).
+COMPILED_CACHE_SIZE = 1000
 
 
 class SqlDriver(Driver):
@@ -36,6 +45,7 @@ class SqlDriver(Driver):
         self._metadata = sa.MetaData()
         self._renderer: SqlRenderer | None = None
         self._schema: SqlSchemaManager | None = None
+        self._compiled: dict[Any, Compiled] = {}
         self._insert_templates: dict[
             tuple[str, tuple[str, ...], tuple[str, ...]], InsertTemplate
         ] = {}
@@ -96,7 +106,36 @@ class SqlDriver(Driver):
         assert self._schema is not None, "the driver is not connected; call ORM.init"
         return self._schema
 
+    def create_query_builder(
+        self, em: EntityManager, meta: EntityMetadata, alias: str
+    ) -> QueryBuilder[Any]:
+        """What ``em.create_query_builder(Entity, alias)`` returns (docs/query-builder.md)."""
+        from orm.query_builder.builder import QueryBuilder
+
+        return QueryBuilder(em, self, meta, alias)
+
     def compile(self, statement: sa.sql.ClauseElement) -> tuple[str, list[Any]]:
+        """SQL text and positional parameters; compiled forms are cached by statement shape.
+
+        SQLAlchemy's cache key describes a statement without its parameter values (the way its
+        own Engine caches); IN lists are expanded per call, so one entry serves every length.
+        """
+        cache_key = statement._generate_cache_key()
+        if cache_key is None:
+            return self.compile_once(statement)
+        cached = self._compiled.get(cache_key.key)
+        if cached is None:
+            cached = statement.compile(dialect=self.dialect, cache_key=cache_key)
+            if len(self._compiled) >= COMPILED_CACHE_SIZE:
+                self._compiled.pop(next(iter(self._compiled)))
+            self._compiled[cache_key.key] = cached
+        assert isinstance(cached, SQLCompiler)
+        values = cached.construct_params(extracted_parameters=cache_key.bindparams)
+        expanded = cached.construct_expanded_state(values)
+        return expanded.statement, list(expanded.positional_parameters)
+
+    def compile_once(self, statement: sa.sql.ClauseElement) -> tuple[str, list[Any]]:
+        """Compile without the cache (statements with parameters that have no value yet)."""
         compiled = statement.compile(
             dialect=self.dialect, compile_kwargs={"render_postcompile": True}
         )
@@ -116,7 +155,7 @@ class SqlDriver(Driver):
         template = self._insert_templates.get(key)
         if template is None:
             template = build_template(
-                self._tables[table], columns, returning, self.compile, self.dialect.paramstyle
+                self._tables[table], columns, returning, self.compile_once, self.dialect.paramstyle
             )
             self._insert_templates[key] = template
         return template.render(rows)

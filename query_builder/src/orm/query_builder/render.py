@@ -404,9 +404,10 @@ class SqlRenderer:
     def insert(self, batch: InsertBatch, *, returning: bool) -> sa.Insert:
         table = self.tables[batch.entity.table]
         rows = [self.row_values(batch.entity, batch.properties, row) for row in batch.rows]
-        statement = sa.insert(table)
         if rows and rows[0]:
-            statement = statement.values(rows if len(rows) > 1 else rows[0])
+            statement = sa.insert(table).values(rows if len(rows) > 1 else rows[0])
+        else:  # every column from its default: INSERT ... DEFAULT VALUES
+            statement = sa.insert(table).values({})
         if returning and batch.returning:
             statement = statement.returning(
                 *(table.c[c.name] for prop in batch.returning for c in prop.columns)
