@@ -120,8 +120,7 @@ class SqlConnection(Connection):
         rows = [convert(row) for row in batch.rows]
         generated = [c.name for prop in batch.returning for c in prop.columns] if returning else []
         if not columns:  # every value comes from defaults: one row per statement
-            compiled = self.compile(renderer.insert(batch, returning=returning))
-            return compiled
+            return self.compile(renderer.insert(batch, returning=returning))
         return self.driver.insert_rows(batch.entity.table, columns, rows, generated)
 
     async def insert(self, batch: InsertBatch) -> list[Row]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.driver import DeleteBatch, InsertBatch, PivotBatch, UpdateBatch
+from orm.core.errors import ValidationError
 from orm.core.metadata.model import (
     ColumnInfo,
     EntityMetadata,
@@ -36,6 +37,7 @@ from orm.core.query.ast import (
     RelationCondition,
     SelectQuery,
 )
+from orm.core.query.filter import is_expression
 from orm.query_builder.values import ValueConverter
 
 Key = tuple[Any, ...]
@@ -281,6 +283,8 @@ class SqlRenderer:
         prop, op, value = node.prop, node.op, node.value
         columns = prop.columns
         exprs = [scope.column(c) for c in columns]
+        if is_expression(value):
+            return self.expression_comparison(exprs, op, value.__orm_expression__(self))
         if op is Op.EXISTS:
             present = sa.and_(*(e.is_not(None) for e in exprs))
             return present if value else sa.not_(present)
@@ -311,6 +315,32 @@ class SqlRenderer:
         if op is Op.CONTAINS:
             return self.json_contains(expr, column, value)
         raise AssertionError(f"unrendered operator {op}")
+
+    def expression_comparison(
+        self, exprs: Sequence[ColumnElement[Any]], op: Op, right: Any
+    ) -> ColumnElement[bool]:
+        """``column <op> right`` where ``right`` is a query-builder expression rendered to
+        SQLAlchemy: a one-column SELECT (a subquery) or a column expression."""
+        if len(exprs) != 1:
+            raise ValidationError(
+                "a subquery or column reference compares with one column; this relation has a "
+                "composite key"
+            )
+        left = exprs[0]
+        if op in (Op.IN, Op.NIN):
+            if not isinstance(right, sa.Select):
+                raise ValidationError(f"{op.value} takes a list or a query builder (a subquery)")
+            found = left.in_(right)
+            return found if op is Op.IN else sa.or_(sa.not_(found), left.is_(None))
+        if isinstance(right, sa.Select):
+            right = right.scalar_subquery()
+        if op is Op.EQ:
+            equal: ColumnElement[bool] = left == right
+            return equal
+        if op is Op.NE:
+            return sa.or_(left != right, left.is_(None))
+        result: ColumnElement[bool] = _COMPARISONS[op](left, right)
+        return result
 
     def bind(self, column: ColumnInfo, value: Any) -> Any:
         # Values are converted by the ValueConverter; SQLAlchemy only places the parameter.

@@ -20,6 +20,8 @@ _OPERATORS = {op.value: op for op in Op}
 _LIST_OPS = (Op.IN, Op.NIN)
 _TEXT_OPS = (Op.LIKE, Op.ILIKE, Op.RE)
 _LOGICAL_OPS = ("$and", "$or", "$not")
+# Operators that take a SQL expression as their value (see is_expression).
+_EXPRESSION_OPS = (Op.EQ, Op.NE, Op.IN, Op.NIN, Op.GT, Op.GTE, Op.LT, Op.LTE)
 _ORDER_ALIASES = {
     "asc": False,
     "ascending": False,
@@ -46,6 +48,22 @@ def parse_filter(meta: EntityMetadata, where: Any) -> Condition | None:
         )
     key = normalize_key(meta, where, where=f"{meta.class_name} key")
     return _key_condition(meta, Op.EQ, key)
+
+
+def is_expression(value: Any) -> bool:
+    """Whether ``value`` is a SQL expression of a SQL driver's query builder (a subquery, a
+    column reference, a raw fragment): it exposes ``__orm_expression__``. The core passes such
+    values through unchanged, as the value of a comparison; the SQL renderer renders them."""
+    return hasattr(type(value), "__orm_expression__")
+
+
+def _expression(prop: PropertyMetadata, op: Op, value: Any, where: str) -> Condition:
+    if op not in _EXPRESSION_OPS:
+        names = ", ".join(o.value for o in _EXPRESSION_OPS)
+        raise ValidationError(
+            f"{where}: {op.value} does not take a query-builder expression; use one of {names}"
+        )
+    return Comparison(prop, op, value)
 
 
 def _pk_prop(meta: EntityMetadata) -> PropertyMetadata | None:
@@ -160,6 +178,8 @@ def _operator(prop: PropertyMetadata, name: str, value: Any, where: str) -> Cond
     kind = prop.kind
     assert kind is not None
     at = f"{where} {name}"
+    if is_expression(value):
+        return _expression(prop, op, value, at)
     if op in _LIST_OPS:
         if not isinstance(value, (list, tuple, set, frozenset)):
             raise ValidationError(f"{at} takes a list of values, got {value!r}")
@@ -212,11 +232,15 @@ def _parse_relation(prop: PropertyMetadata, value: Any, where: str) -> Condition
 def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition:
     target = prop.target
     assert target is not None
+    if is_expression(value):
+        return _expression(prop, Op.EQ, value, where)
     if _is_operator_dict(value):
         parts: list[Condition] = []
         for name, operand in value.items():
             op = _OPERATORS.get(name)
-            if op in (Op.EQ, Op.NE):
+            if op is not None and is_expression(operand):
+                parts.append(_expression(prop, op, operand, f"{where} {name}"))
+            elif op in (Op.EQ, Op.NE):
                 key = None if operand is None else normalize_key(target, operand, where=where)
                 parts.append(Comparison(prop, op, key))
             elif op in _LIST_OPS:
