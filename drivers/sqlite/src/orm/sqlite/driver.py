@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -149,6 +150,10 @@ class SqliteDriver(SqlDriver):
         try:
             raw = await pending
         except Exception as exc:
+            if worker is not None:
+                # aiosqlite stops its thread after a failed connect; let it finish while this
+                # event loop still runs, or it reports to a closed loop.
+                await asyncio.to_thread(worker.join, 5.0)
             raise self.translate_error(exc, sql="connect", table=None) from exc
         await raw.execute("PRAGMA foreign_keys = ON")
         await raw.execute("PRAGMA case_sensitive_like = ON")
