@@ -281,3 +281,19 @@ async def test_new_reference_without_cascade_is_reported(make_orm: MakeOrm) -> N
     book.author = Author("Unsaved", "unsaved@x.io")  # Book.author cascades persist by default
     await em.flush()
     assert await orm.em.fork().count(Author) == 2
+
+
+async def test_removing_a_whole_self_referencing_tree_in_one_flush(make_orm: MakeOrm) -> None:
+    orm = await make_orm([Category])
+    em = orm.em.fork()
+    root = Category(name="root")
+    children = [Category(name=f"child {i}", parent=root) for i in range(3)]
+    grandchild = Category(name="grandchild", parent=children[0])
+    em.persist(grandchild)
+    em.persist(children)
+    await em.flush()
+    em = orm.em.fork()
+    everything = await em.find(Category, order_by={"id": "asc"})  # root first: the worst order
+    em.remove(everything)
+    await em.flush()
+    assert await orm.em.fork().count(Category) == 0
