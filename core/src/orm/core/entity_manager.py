@@ -14,7 +14,7 @@ from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
 from orm.core.loading.loader import Loader, parse_populate
 from orm.core.query.ast import CountQuery, LockMode, SelectQuery
-from orm.core.query.filter import is_entity, parse_filter, parse_order_by
+from orm.core.query.filter import is_entity, parse_fields, parse_filter, parse_order_by
 from orm.core.repository import EntityRepository
 from orm.core.state import STATE_KEY, Status, meta_of, state_of
 from orm.core.unit_of_work.uow import UnitOfWork
@@ -182,8 +182,14 @@ class EntityManager:
         lock_mode: LockMode | None = None,
         lock_nowait: bool = False,
         lock_skip_locked: bool = False,
+        fields: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> list[T]:
-        """Entities matching ``where`` (a filter dict, a primary key, a list of keys, or None)."""
+        """Entities matching ``where`` (a filter dict, a primary key, a list of keys, or None).
+
+        ``fields``/``exclude`` load only some properties (the primary key always): reading
+        another one raises NotLoadedError, and a flush never writes what was not loaded.
+        """
         self._usable()
         meta = meta_of(entity)
         tree = parse_populate(meta, populate)
@@ -196,6 +202,7 @@ class EntityManager:
             lock_mode=self._lock(lock_mode, lock_nowait, lock_skip_locked),
             lock_nowait=lock_nowait,
             lock_skip_locked=lock_skip_locked,
+            fields=parse_fields(meta, fields, exclude),
         )
         entities: list[T] = await self._loader.select(query)
         await self._loader.populate(entities, tree)
@@ -241,6 +248,8 @@ class EntityManager:
         lock_mode: LockMode | None = None,
         lock_nowait: bool = False,
         lock_skip_locked: bool = False,
+        fields: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> T | None:
         """The first entity matching ``where``, or None.
 
@@ -254,7 +263,13 @@ class EntityManager:
                 f"find_one({meta.class_name}, None): pass a filter or a primary key; use "
                 f"find_all() to read every row"
             )
-        if not isinstance(where, (Mapping, list)) and lock_mode is None and not order_by:
+        partial = fields is not None or exclude is not None
+        if (
+            not isinstance(where, (Mapping, list))
+            and lock_mode is None
+            and not order_by
+            and not partial
+        ):
             key = normalize_key(meta, where, where=f"find_one({meta.class_name})")
             found = self._uow.identity_map.get(meta.cls, key)
             if found is None or not found.__dict__[STATE_KEY].initialized:
@@ -271,6 +286,8 @@ class EntityManager:
             lock_mode=lock_mode,
             lock_nowait=lock_nowait,
             lock_skip_locked=lock_skip_locked,
+            fields=fields,
+            exclude=exclude,
         )
         return results[0] if results else None
 
@@ -282,10 +299,18 @@ class EntityManager:
         populate: Sequence[str] = (),
         order_by: Mapping[str, Any] | None = None,
         lock_mode: LockMode | None = None,
+        fields: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> T:
         """Like :meth:`find_one`, but raises :class:`NotFoundError` when nothing matches."""
         found = await self.find_one(
-            entity, where, populate=populate, order_by=order_by, lock_mode=lock_mode
+            entity,
+            where,
+            populate=populate,
+            order_by=order_by,
+            lock_mode=lock_mode,
+            fields=fields,
+            exclude=exclude,
         )
         if found is None:
             name = entity.__name__

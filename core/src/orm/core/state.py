@@ -28,7 +28,7 @@ class EntityState:
     ``initialized`` is False for a reference that knows only its primary key.
     """
 
-    __slots__ = ("collection_snapshots", "hint", "initialized", "snapshot", "status", "uow")
+    __slots__ = ("hint", "initialized", "loaded", "snapshot", "status", "uow")
 
     def __init__(self) -> None:
         self.status = Status.NEW
@@ -37,7 +37,8 @@ class EntityState:
         self.initialized = True
         # Where an unloaded reference was reached from ("Book.author"), for NotLoadedError.
         self.hint: str | None = None
-        self.collection_snapshots: dict[str, Any] | None = None
+        # The persistent properties a partial load (fields=/exclude=) read; None: all of them.
+        self.loaded: frozenset[str] | None = None
 
 
 def state_of(entity: object) -> EntityState:

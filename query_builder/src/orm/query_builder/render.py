@@ -112,7 +112,7 @@ class SqlRenderer:
         root = self._root(query.entity)
         columns: list[Any] = []
         readers: list[tuple[PropertyMetadata, int, int]] = []
-        for prop in query.entity.persistent:
+        for prop in query.fields or query.entity.persistent:
             start = len(columns)
             columns.extend(root.column(c) for c in prop.columns)
             readers.append((prop, start, len(columns)))

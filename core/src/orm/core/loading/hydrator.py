@@ -83,8 +83,9 @@ class Hydrator:
             self._uow.identity_map.add(meta.cls, key, entity)
             return entity
         state: EntityState = entity.__dict__[STATE_KEY]
-        if not state.initialized:
-            # A reference becomes loaded; values the user already assigned to it are kept.
+        if not state.initialized or state.loaded is not None:
+            # A reference becomes loaded, or a partial entity gains fields; values already
+            # present (assigned by the user or loaded before) are kept.
             self._fill(entity, meta, row, overwrite=False)
             state.initialized = True
         return entity
@@ -116,7 +117,15 @@ class Hydrator:
                 # A unique foreign key also tells the inverse OneToOne its value.
                 value.__dict__.setdefault(inverse.name, entity)
         state: EntityState = d[STATE_KEY]
-        state.snapshot = take_snapshot_from(snapshot, meta)
+        fresh = take_snapshot_from(snapshot, meta)
+        if overwrite or state.snapshot is None:
+            state.snapshot = fresh
+            read = set(fresh)
+        else:
+            state.snapshot = {**state.snapshot, **fresh}
+            previous = state.loaded if state.loaded is not None else set(state.snapshot)
+            read = set(fresh) | set(previous)
+        state.loaded = None if len(read) >= len(meta.persistent) else frozenset(read)
 
     def _value(self, prop: PropertyMetadata, raw: Any) -> Any:
         if prop.target is None or raw is None:

@@ -57,6 +57,12 @@ def missing_attribute(obj: object, name: str) -> Exception:
             f"{cls_name}.{name} cannot be read: this {cls_name} is an unloaded reference{via} "
             f"that knows only its primary key. Load it first: {how}."
         )
+    if state is not None and state.loaded is not None and name not in state.loaded:
+        return NotLoadedError(
+            f"{cls_name}.{name} was not loaded: the query that loaded this {cls_name} selected "
+            f"only {', '.join(sorted(state.loaded))} (fields=/exclude=). Query it again without "
+            f"them, or await em.refresh(entity)"
+        )
     if state is not None and name in _inverse_one_to_one_names(type(obj)):
         return NotLoadedError(
             f"{cls_name}.{name} is not loaded: it is the inverse side of a OneToOne. Load it with "

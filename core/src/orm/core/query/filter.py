@@ -333,3 +333,34 @@ def _order_items(
 
 def is_entity(value: Any) -> bool:
     return STATE_KEY in getattr(value, "__dict__", {})
+
+
+def parse_fields(
+    meta: EntityMetadata, fields: Sequence[str] | None, exclude: Sequence[str] | None
+) -> tuple[PropertyMetadata, ...]:
+    """The properties a partial load reads (the primary key always); () means all of them."""
+    if fields is None and exclude is None:
+        return ()
+    if fields is not None and exclude is not None:
+        raise ValidationError(f"{meta.class_name}: pass fields= or exclude=, not both")
+    names = list(fields if fields is not None else exclude or ())
+    if isinstance(fields if fields is not None else exclude, str):
+        raise ValidationError(f"fields/exclude take a list of property names, e.g. [{names!r}]")
+    for name in names:
+        prop = meta.properties.get(name)
+        if prop is None:
+            raise ValidationError(
+                f"{meta.class_name} has no property {name!r} (in fields/exclude); known: "
+                f"{', '.join(p.name for p in meta.persistent)}"
+            )
+        if not prop.is_persistent:
+            raise ValidationError(
+                f"{prop.path} is not a column of {meta.class_name}; fields/exclude take scalar "
+                f"properties and owning to-one relations (use populate= for relations)"
+            )
+        if exclude is not None and prop.primary:
+            raise ValidationError(f"{prop.path} is the primary key and cannot be excluded")
+    chosen = set(names)
+    if exclude is not None:
+        return tuple(p for p in meta.persistent if p.name not in chosen)
+    return tuple(p for p in meta.persistent if p.name in chosen or p.primary)
