@@ -20,6 +20,7 @@ CORE_NAMES = [
     "ConfigurationError",
     "Connection",
     "ConstraintViolation",
+    "Cursor",
     "DeadlockError",
     "DeleteBatch",
     "Driver",

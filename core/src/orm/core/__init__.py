@@ -1,6 +1,7 @@
 """orm: an async Data Mapper ORM. This package is the database-independent core."""
 
 from orm.core.collection import Collection
+from orm.core.cursor import Cursor
 from orm.core.driver import (
     Connection,
     DeleteBatch,
@@ -67,6 +68,7 @@ __all__ = [
     "ConfigurationError",
     "Connection",
     "ConstraintViolation",
+    "Cursor",
     "DeadlockError",
     "DeleteBatch",
     "Driver",

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orm.core import assign as _assign
+from orm.core import cursor as _cursor
 from orm.core import upsert as _upsert
+from orm.core.cursor import Cursor
 from orm.core.driver import Connection, ExecuteResult, IsolationLevel
 from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
@@ -344,6 +346,36 @@ class EntityManager:
             entity, where, populate=populate, order_by=order_by, limit=limit, offset=offset
         )
         return found, await self.count(entity, where)
+
+    async def find_by_cursor(
+        self,
+        entity: type[T],
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: Mapping[str, str],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        populate: Sequence[str] = (),
+        include_count: bool = True,
+    ) -> Cursor[T]:
+        """A page of a keyset pagination: ``first`` items after ``after``, or ``last`` before
+        ``before``, in ``order_by`` order (the primary key breaks ties). See docs/querying.md."""
+        self._usable()
+        page: Cursor[T] = await _cursor.find_by_cursor(
+            self,
+            meta_of(entity),
+            where,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            order_by=order_by,
+            populate=populate,
+            include_count=include_count,
+        )
+        return page
 
     def get_reference(self, entity: type[T], key: Any) -> T:
         """The managed entity with this key, or a reference that knows only its key (no query)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any
 
+from orm.core.cursor import CursorCodec
 from orm.core.driver import Driver, SchemaManager
 from orm.core.entity_manager import EntityManager
 from orm.core.errors import ConfigurationError, DriverNotInstalledError, EntityStateError
@@ -45,6 +47,9 @@ class Config:
     driver: type[Driver] | None = None
     driver_options: dict[str, Any] = field(default_factory=dict)
     migrations_path: str = "migrations"
+    # Signs pagination cursors; set it (same value everywhere) when several processes serve
+    # the same clients, else each ORM.init makes a random one.
+    cursor_secret: str | bytes | None = None
     migrations_table: str = "orm_migrations"
     # Modules whose @entity classes are the entities when ``entities`` is empty.
     entity_modules: Sequence[str] = ()
@@ -94,6 +99,10 @@ class ORM:
         self.metadata = metadata
         self.commit_order = commit_order
         self.em = EntityManager(self, is_global=True)
+        secret = config.cursor_secret
+        self.cursor_codec = CursorCodec(
+            secret.encode() if isinstance(secret, str) else secret or secrets.token_bytes(32)
+        )
         self._context: ContextVar[EntityManager | None] = ContextVar(
             f"orm_entity_manager_{id(self)}", default=None
         )
