@@ -1,11 +1,19 @@
 """orm's shared SQL layer: SQLAlchemy Core tables, rendering, batches and the schema generator."""
 
-from orm.query_builder.builder import QueryBuilder
 from orm.query_builder.connection import SqlConnection
 from orm.query_builder.driver import SqlDriver
 from orm.query_builder.pool import SimplePool
-from orm.query_builder.qb_render import Exists, Ref, SubqueryColumn, exists, not_exists, ref
-from orm.query_builder.raw import Raw, raw
+from orm.query_builder.qb import (
+    Exists,
+    QueryBuilder,
+    Raw,
+    Ref,
+    SubqueryColumn,
+    exists,
+    not_exists,
+    raw,
+    ref,
+)
 from orm.query_builder.render import SqlRenderer
 from orm.query_builder.schema import SqlSchemaManager
 from orm.query_builder.tables import NAMING_CONVENTION, TypeMapper, build_tables

@@ -21,7 +21,7 @@ from orm.query_builder.values import ValueConverter
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
-    from orm.query_builder.builder import QueryBuilder
+    from orm.query_builder.qb.builder import QueryBuilder
 
 
 # Compiled statements kept per driver (oldest evicted first).
@@ -110,7 +110,7 @@ class SqlDriver(Driver):
         self, em: EntityManager, meta: EntityMetadata, alias: str
     ) -> QueryBuilder[Any]:
         """What ``em.create_query_builder(Entity, alias)`` returns (docs/query-builder.md)."""
-        from orm.query_builder.builder import QueryBuilder
+        from orm.query_builder.qb.builder import QueryBuilder
 
         return QueryBuilder(em, self, meta, alias)
 

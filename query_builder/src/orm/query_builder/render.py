@@ -145,17 +145,7 @@ class SqlRenderer:
         from_db = self.values.from_db
 
         def read(row: Sequence[Any]) -> dict[str, Any]:
-            result: dict[str, Any] = {}
-            for prop, start, end in readers:
-                if prop.relation is None:
-                    result[prop.name] = from_db(prop.columns[0], row[start])
-                else:
-                    parts = row[start:end]
-                    result[prop.name] = (
-                        None
-                        if all(p is None for p in parts)
-                        else tuple(from_db(c, v) for c, v in zip(prop.columns, parts, strict=True))
-                    )
+            result = read_properties(readers, row, from_db)
             if owner_slice is not None:
                 values = row[owner_slice[0] : owner_slice[1]]
                 result["__owner__"] = tuple(
@@ -169,13 +159,8 @@ class SqlRenderer:
         self, root: _Scope, pivot_join: PivotJoin, where: list[ColumnElement[bool]]
     ) -> tuple[sa.FromClause, list[str], list[ColumnInfo]]:
         prop = pivot_join.prop
-        owning = prop if prop.owner else prop.inverse
-        assert owning is not None and owning.pivot_table is not None
-        if prop.owner:
-            owner_cols, target_cols = owning.pivot_owner_columns, owning.pivot_target_columns
-        else:
-            owner_cols, target_cols = owning.pivot_target_columns, owning.pivot_owner_columns
-        pivot = self.tables[owning.pivot_table].alias("p")
+        pivot_table, owner_cols, target_cols = pivot_columns(prop)
+        pivot = self.tables[pivot_table].alias("p")
         onclause = sa.and_(
             *(
                 pivot.c[name] == root.column(pk)
@@ -253,13 +238,8 @@ class SqlRenderer:
                 )
             )
         else:
-            owning = prop if prop.owner else prop.inverse
-            assert owning is not None and owning.pivot_table is not None
-            if prop.owner:
-                mine, theirs = owning.pivot_owner_columns, owning.pivot_target_columns
-            else:
-                mine, theirs = owning.pivot_target_columns, owning.pivot_owner_columns
-            pivot = self.tables[owning.pivot_table].alias(f"p{next(self._aliases)}")
+            pivot_table, mine, theirs = pivot_columns(prop)
+            pivot = self.tables[pivot_table].alias(f"p{next(self._aliases)}")
             inner.from_clause = pivot.join(
                 inner.alias,
                 sa.and_(
@@ -512,3 +492,37 @@ class SqlRenderer:
                 row[name] = self.values.to_db(column, value)
             rows.append(row)
         return sa.insert(table).values(rows if len(rows) > 1 else rows[0])
+
+
+# -- shared with the query builder (orm.query_builder.qb) ------------------------------------
+
+
+def read_properties(
+    readers: Sequence[tuple[PropertyMetadata, int, int]],
+    values: Sequence[Any],
+    from_db: Callable[[ColumnInfo, Any], Any],
+) -> dict[str, Any]:
+    """``{property: value}`` from a row (or a slice of one): each property reads
+    ``values[start:end]``; a relation's key is a tuple, or None when every part is NULL."""
+    result: dict[str, Any] = {}
+    for prop, start, end in readers:
+        if prop.relation is None:
+            result[prop.name] = from_db(prop.columns[0], values[start])
+        else:
+            parts = values[start:end]
+            result[prop.name] = (
+                None
+                if all(p is None for p in parts)
+                else tuple(from_db(c, v) for c, v in zip(prop.columns, parts, strict=True))
+            )
+    return result
+
+
+def pivot_columns(prop: PropertyMetadata) -> tuple[str, list[str], list[str]]:
+    """A many-to-many relation's pivot table, its columns holding the keys of ``prop``'s own
+    entity, and those holding the keys of its target (either side may own the relation)."""
+    owning = prop if prop.owner else prop.inverse
+    assert owning is not None and owning.pivot_table is not None
+    if prop.owner:
+        return owning.pivot_table, owning.pivot_owner_columns, owning.pivot_target_columns
+    return owning.pivot_table, owning.pivot_target_columns, owning.pivot_owner_columns

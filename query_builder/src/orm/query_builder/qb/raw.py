@@ -1,6 +1,6 @@
 """``raw()``: the one explicit way to put hand-written SQL into a query builder.
 
-Everything else a :class:`~orm.query_builder.builder.QueryBuilder` accepts as a string is parsed
+Everything else a :class:`~orm.query_builder.QueryBuilder` accepts as a string is parsed
 against the entity metadata and rendered by SQLAlchemy Core. A ``raw`` fragment is written into
 the statement as it is, so it must never be built from user input; its values travel in
 ``params`` (``:name`` placeholders) and are always bound parameters::
