@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import operator
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -210,7 +211,17 @@ def _matches(condition: Condition | None, row: Row) -> bool:
             return value in condition.value
         if condition.op is Op.NIN:
             return value not in condition.value
+        if condition.op in _ORDERINGS:
+            return value is not None and bool(_ORDERINGS[condition.op](value, condition.value))
     raise NotImplementedError(f"FakeDriver cannot evaluate {condition!r}")
+
+
+_ORDERINGS: dict[Op, Callable[[Any, Any], bool]] = {
+    Op.GT: operator.gt,
+    Op.GTE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LTE: operator.le,
+}
 
 
 def _sort(rows: list[Row], query: SelectQuery) -> list[Row]:
@@ -219,6 +230,8 @@ def _sort(rows: list[Row], query: SelectQuery) -> list[Row]:
             raise NotImplementedError("FakeDriver orders by own properties only")
         name = item.path[0].name
         rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n)), reverse=item.descending)
+        if item.nulls_first is not None:  # stable: moves the NULLs, keeps the rest in order
+            rows.sort(key=lambda r, n=name: (r.get(n) is None) != item.nulls_first)
     return rows
 
 

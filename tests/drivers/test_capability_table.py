@@ -23,6 +23,7 @@ CAPABILITIES = [
     "native_json",
     "timezone_aware_datetime",
     "concurrent_connections",
+    "server_side_cursors",
     "max_parameters",
 ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,9 @@ class Platform:
     # Most bound parameters one statement may carry; batches are split below it.
     max_parameters: int = 32_000
     concurrent_connections: bool = True
+    # ``Connection.stream`` reads a result batch by batch from an open cursor (instead of
+    # keyset queries); see docs/querying.md#streaming for when em.stream uses it.
+    server_side_cursors: bool = False
 
     def supports(self, capability: str) -> bool:
         return bool(getattr(self, capability))
@@ -116,6 +119,23 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     async def count(self, query: CountQuery) -> dict[Key, int] | int: ...
+
+    def stream(self, query: SelectQuery, batch_size: int) -> AsyncIterator[list[Row]]:
+        """The rows of ``query`` in batches of ``batch_size``, for ``em.stream``.
+
+        Yields lists of rows until a batch shorter than ``batch_size`` (possibly empty), which
+        is the last. Drivers whose ``Platform.server_side_cursors`` is set override this to
+        read from an open cursor; ``aclose()`` (or leaving ``async with aclosing(...)``) must
+        then close it. This default sends one keyset query per batch on this connection
+        (``WHERE <after the previous batch's last row> ORDER BY ... LIMIT batch_size``; see
+        :func:`orm.core.query.keyset.keyset_batches`): nothing stays open between batches.
+        The ordering is ``query.order_by`` with NULLs placed last and the primary key appended
+        (:func:`~orm.core.query.keyset.stream_order`); it may hold only scalar properties of
+        the entity (a :class:`~orm.core.errors.ValidationError` says so otherwise).
+        """
+        from orm.core.query.keyset import keyset_batches
+
+        return keyset_batches(self.find, query, batch_size)
 
     @abc.abstractmethod
     async def insert(self, batch: InsertBatch) -> list[Row]:
@@ -203,3 +223,9 @@ class Driver(abc.ABC):
     @property
     @abc.abstractmethod
     def schema(self) -> SchemaManager: ...
+
+    @property
+    def pool_max_size(self) -> int | None:
+        """The most connections the pool opens (None: unknown). ``em.stream`` holds one for
+        a server-side cursor only when the pool has room for another beside it."""
+        return None

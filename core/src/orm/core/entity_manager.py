@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orm.core import assign as _assign
 from orm.core import cursor as _cursor
+from orm.core import stream as _stream
 from orm.core import upsert as _upsert
 from orm.core.cursor import Cursor
-from orm.core.driver import Connection, ExecuteResult, IsolationLevel
+from orm.core.driver import Connection, ExecuteResult, IsolationLevel, Row
 from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
 from orm.core.loading.loader import Loader, parse_populate
@@ -29,12 +30,14 @@ R = TypeVar("R")
 
 
 class _Transaction:
-    __slots__ = ("connection", "depth", "lock")
+    __slots__ = ("connection", "depth", "lock", "streams")
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.lock = asyncio.Lock()
         self.depth = 0
+        # Cursors of em.stream() iterations open on this connection (closed before it ends).
+        self.streams: list[AsyncIterator[list[Row]]] = []
 
 
 class EntityManager:
@@ -54,6 +57,16 @@ class EntityManager:
     def fork(self) -> EntityManager:
         """A new, empty EntityManager on the same ORM: one per request or unit of work."""
         return EntityManager(self.orm)
+
+    def fork_on(self, connection: Connection) -> EntityManager:
+        """A fork that reads and flushes on ``connection``, inside the transaction open on it.
+
+        For code that owns a connection and its transaction (a migration's data step): flushes
+        use savepoints on it and never commit; the owner commits or rolls back.
+        """
+        em = EntityManager(self.orm)
+        em._tx = _Transaction(connection)
+        return em
 
     def _usable(self) -> None:
         if self._global:
@@ -141,15 +154,17 @@ class EntityManager:
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin(isolation_level)
-            self._tx = _Transaction(connection)
+            self._tx = tx = _Transaction(connection)
             self._uow.open_journal()
             try:
                 yield self
                 await self.flush()
+                await _stream.close_streams(tx)
                 self._tx = None
                 await connection.commit()
             except BaseException as exc:
                 self._tx = None
+                await _stream.close_streams(tx)
                 await _undo_quietly(connection.rollback(), exc)
                 # The rows are gone: put the fork back as it was before the transaction.
                 self._uow.close_journal(committed=False)
@@ -209,6 +224,32 @@ class EntityManager:
         entities: list[T] = await self._loader.select(query)
         await self._loader.populate(entities, tree)
         return entities
+
+    def stream(
+        self,
+        entity: type[T],
+        where: Any = None,
+        *,
+        order_by: Mapping[str, Any] | None = None,
+        batch_size: int = 500,
+        populate: Sequence[str] = (),
+    ) -> AsyncGenerator[T, None]:
+        """``async for author in em.stream(Author, where, batch_size=500):`` - every match,
+        read ``batch_size`` rows at a time, so memory stays flat however many rows match.
+
+        Rows come from a server-side cursor where one can be held, else in keyset batches;
+        ``populate`` runs once per batch (one query per relation level). Entities are hydrated
+        through the identity map, and the ones a batch brought in are detached when the next
+        batch arrives unless they were changed (then the next flush writes them). Ordered by
+        ``order_by`` (NULLs last unless it says ``nulls first``) then the primary key. Breaking
+        out closes the cursor and releases its connection; ``async with
+        contextlib.aclosing(em.stream(...)) as authors:`` does so at once. docs/querying.md
+        (Streaming) gives the exact rules.
+        """
+        iterator: AsyncGenerator[T, None] = _stream.open_stream(
+            self, entity, where, order_by=order_by, batch_size=batch_size, populate=populate
+        )
+        return iterator
 
     def _lock(self, mode: LockMode | None, nowait: bool, skip_locked: bool) -> LockMode | None:
         if mode is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from orm.core.driver import (
     UpdateBatch,
     UpsertBatch,
 )
-from orm.core.errors import ValidationError
+from orm.core.errors import DriverError, ValidationError
 from orm.core.query.ast import CountQuery, SelectQuery
 from orm.core.query_log import log_statement
 
@@ -53,6 +53,19 @@ class SqlConnection(Connection):
     @abc.abstractmethod
     async def existing_columns(self) -> dict[str, set[str]]:
         """The tables of the current database/schema and their column names."""
+
+    def _native_stream(
+        self, sql: str, params: Sequence[Any], batch_size: int
+    ) -> AsyncGenerator[list[Sequence[Any]], None]:
+        """Run a query on a server-side cursor: yield ``batch_size`` rows at a time until a
+        shorter batch (possibly empty), and close the cursor when finished or closed early.
+        Drivers whose platform declares ``server_side_cursors`` implement it."""
+        raise NotImplementedError
+
+    def cursor_available(self) -> bool:
+        """Whether ``_native_stream`` may run now (MySQL: not inside a transaction, where an
+        unread result would block the statements the transaction still has to send)."""
+        return True
 
     # -- running ---------------------------------------------------------------------------
 
@@ -93,6 +106,45 @@ class SqlConnection(Connection):
         statement, read = self.driver.renderer.select(query)
         rows = await self.fetch(statement, table=query.entity.table)
         return [read(row) for row in rows]
+
+    def stream(self, query: SelectQuery, batch_size: int) -> AsyncIterator[list[Row]]:
+        """Batches of rows from a server-side cursor, or keyset batches without one.
+
+        The first batch is logged as the SELECT; every later one as ``FETCH FORWARD n
+        (cursor of: SELECT ...)``, so ``orm.sql`` shows one record per round trip (per read
+        of the open result on MySQL and SQLite).
+        """
+        if not self.driver.platform.server_side_cursors or not self.cursor_available():
+            return super().stream(query, batch_size)
+        return self._cursor_batches(query, batch_size)
+
+    async def _cursor_batches(
+        self, query: SelectQuery, batch_size: int
+    ) -> AsyncGenerator[list[Row], None]:
+        statement, read = self.driver.renderer.select(query)
+        sql, params = self.compile(statement)
+        table = query.entity.table
+        native = self._native_stream(sql, params, batch_size)
+        label, count = sql, len(params)
+        try:
+            while True:
+                started = time.perf_counter()
+                try:
+                    rows = await anext(native)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    log_statement(label, count, (time.perf_counter() - started) * 1000)
+                    if isinstance(exc, DriverError):
+                        raise
+                    raise self.driver.translate_error(exc, sql=sql, table=table) from exc
+                log_statement(label, count, (time.perf_counter() - started) * 1000)
+                label, count = f"FETCH FORWARD {batch_size} (cursor of: {sql})", 0
+                yield [read(row) for row in rows]
+                if len(rows) < batch_size:
+                    return
+        finally:
+            await native.aclose()
 
     async def count(self, query: CountQuery) -> dict[tuple[Any, ...], int] | int:
         statement, width = self.driver.renderer.count(query)

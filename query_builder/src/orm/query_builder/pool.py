@@ -32,6 +32,10 @@ class SimplePool(Generic[C]):
         self._available = asyncio.Condition()
         self._closed = False
 
+    @property
+    def max_size(self) -> int:
+        return self._max_size
+
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[C]:
         connection = await self._checkout()

@@ -102,8 +102,9 @@ class UnitOfWork:
             )
         if state.status is Status.DETACHED:
             raise EntityStateError(
-                f"cannot persist this {type(entity).__name__}: it was detached by em.clear(); "
-                f"load it again in this fork (find_one / get_reference) and change that instance"
+                f"cannot persist this {type(entity).__name__}: it was detached by em.clear() "
+                f"(or evicted by em.stream() once its batch was done); load it again in this "
+                f"fork (find_one / get_reference) and change that instance"
             )
         self.remove_queue.pop(id(entity), None)
         if state.status is Status.NEW:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,14 @@ class _QuietCursor(aiomysql.Cursor):  # type: ignore[misc]
     """Does not send SHOW WARNINGS after statements with warnings (a round trip each, e.g.
     after DROP TABLE IF EXISTS); the session runs in strict mode, so data problems are
     errors, not warnings."""
+
+    async def _show_warnings(self, conn: Any) -> None:
+        return None
+
+
+class _QuietSSCursor(aiomysql.SSCursor):  # type: ignore[misc]
+    """An unbuffered cursor (rows are read from the socket as they are fetched), quiet as
+    :class:`_QuietCursor`."""
 
     async def _show_warnings(self, conn: Any) -> None:
         return None
@@ -132,6 +141,43 @@ class MySqlConnection(SqlConnection):
     ) -> tuple[list[Sequence[Any]], list[str], int]:
         result = await self._call(sql, params)
         return result.rows, result.columns, result.rowcount
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def cursor_available(self) -> bool:
+        # An unread unbuffered result blocks every other statement on the connection: inside
+        # a transaction (whose statements share it), em.stream reads keyset batches instead.
+        return not self._in_transaction
+
+    async def _native_stream(
+        self, sql: str, params: Sequence[Any], batch_size: int
+    ) -> AsyncGenerator[list[Sequence[Any]], None]:
+        """An unbuffered cursor (SSCursor): rows are read off the socket batch by batch.
+
+        Closed early, the rest of the result is not read (that could be millions of rows):
+        the connection is discarded instead of going back to the pool.
+        """
+        text = sql % tuple(self._literal(value) for value in params)
+        cursor = await self.raw.cursor(_QuietSSCursor)
+        reading = finished = False
+        try:
+            await cursor.execute(text)
+            self._fresh = False
+            reading = True
+            while True:
+                rows: list[Sequence[Any]] = list(await cursor.fetchmany(batch_size))
+                finished = len(rows) < batch_size
+                yield rows
+                if finished:
+                    break
+        finally:
+            if finished:
+                await cursor.close()
+            elif reading:
+                self.dirty = True  # closed by driver.acquire() when released
+            else:
+                with suppress(Exception):  # the statement failed: its error is what matters
+                    await cursor.close()
 
     async def begin(self, isolation_level: IsolationLevel | None = None) -> None:
         await super().begin(isolation_level)

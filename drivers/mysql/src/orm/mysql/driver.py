@@ -186,6 +186,10 @@ class MySqlDriver(SqlDriver):
             self._apply_server(server)
         self.prepare(entities)
 
+    @property
+    def pool_max_size(self) -> int:
+        return self.options.pool_max_size
+
     def _require_pool(self) -> aiomysql.Pool:
         if self._pool is None:
             raise DriverError(

@@ -110,6 +110,9 @@ def platform_for(server: ServerInfo, *, returning: bool | None = None) -> Platfo
         # stay at the server-side prepared statement limit all the same.
         max_parameters=65_535,
         concurrent_connections=True,
+        # Unbuffered results (SSCursor); they block their connection until read, so
+        # em.stream uses them only on a connection of its own (keyset batches in a transaction).
+        server_side_cursors=True,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -105,6 +106,40 @@ class PostgresConnection(SqlConnection):
         columns = [attribute.name for attribute in statement.get_attributes()]
         return list(records), columns, _rowcount(statement.get_statusmsg())
 
+    async def _native_stream(
+        self, sql: str, params: Sequence[Any], batch_size: int
+    ) -> AsyncGenerator[list[Sequence[Any]], None]:
+        """An asyncpg cursor (a portal): one round trip per batch of ``batch_size`` rows.
+
+        A portal lives in a transaction: outside one (em.stream's own connection), this starts
+        one and ends it with the stream. Inside the fork's transaction, other statements may
+        run between batches; the portal is closed when the stream ends.
+        """
+        self._check_checked_out()
+        self._used = True
+        own = not self.raw.is_in_transaction()
+        if own:
+            await self.begin()
+        cursor: Any = None
+        try:
+            cursor = await self.raw.cursor(sql, *params)
+            while True:
+                rows: list[Sequence[Any]] = list(await cursor.fetch(batch_size))
+                yield rows
+                if len(rows) < batch_size:
+                    break
+        except BaseException:
+            if own:
+                with suppress(Exception):
+                    await self.rollback()
+            elif cursor is not None:
+                await _close_portal(cursor)
+            raise
+        if own:
+            await self.commit()
+        else:
+            await _close_portal(cursor)
+
     async def existing_columns(self) -> dict[str, set[str]]:
         result: dict[str, set[str]] = {}
         for table, column in await self._native_fetch(_EXISTING_COLUMNS, []):
@@ -116,6 +151,16 @@ class PostgresConnection(SqlConnection):
     async def upsert(self, batch: UpsertBatch) -> list[Row]:
         """INSERT ... ON CONFLICT DO UPDATE ... RETURNING; see :mod:`orm.postgres.upsert`."""
         return await run_upsert(self, batch)
+
+
+async def _close_portal(cursor: Any) -> None:
+    """Close an asyncpg cursor's portal now rather than at the end of the transaction (asyncpg
+    has no public call for it; a portal that is already gone needs nothing)."""
+    close = getattr(cursor, "_close_portal", None)
+    if close is None or not getattr(cursor, "_portal_name", None):
+        return
+    with suppress(Exception):
+        await close(None)
 
 
 def _read_only(sql: str) -> bool:

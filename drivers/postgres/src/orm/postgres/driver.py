@@ -71,6 +71,7 @@ class PostgresDriver(SqlDriver):
         timezone_aware_datetime=True,
         max_parameters=32_767,  # the wire protocol's limit on bind parameters
         concurrent_connections=True,
+        server_side_cursors=True,
     )
 
     def __init__(self, url: PostgresUrl, options: PoolOptions | None = None) -> None:
@@ -130,6 +131,10 @@ class PostgresDriver(SqlDriver):
         return [f"DROP TABLE IF EXISTS {names} CASCADE"]
 
     # -- pool ------------------------------------------------------------------------------
+
+    @property
+    def pool_max_size(self) -> int:
+        return self.options.pool_max_size
 
     @property
     def pool(self) -> asyncpg.Pool:

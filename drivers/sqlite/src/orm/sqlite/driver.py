@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -40,6 +40,25 @@ class SqliteConnection(SqlConnection):
     async def _native_execute(self, sql: str, params: Sequence[Any]) -> int:
         async with self.raw.execute(sql, params) as cursor:
             return int(cursor.rowcount)
+
+    async def _native_stream(
+        self, sql: str, params: Sequence[Any], batch_size: int
+    ) -> AsyncGenerator[list[Sequence[Any]], None]:
+        """SQLite steps a statement row by row: ``fetchmany`` reads the next batch only.
+
+        Other statements may run on the connection between batches (em.stream uses this
+        inside a transaction); outside one, em.stream reads keyset batches instead, so that
+        the pool's single connection is not held while the loop body runs.
+        """
+        cursor = await self.raw.execute(sql, params)
+        try:
+            while True:
+                rows: list[Sequence[Any]] = list(await cursor.fetchmany(batch_size))
+                yield rows
+                if len(rows) < batch_size:
+                    return
+        finally:
+            await cursor.close()
 
     async def _native_raw(
         self, sql: str, params: Sequence[Any]
@@ -91,6 +110,7 @@ class SqliteDriver(SqlDriver):
         timezone_aware_datetime=False,
         max_parameters=32_766,
         concurrent_connections=False,
+        server_side_cursors=True,
     )
     inline_foreign_keys = True
 
@@ -172,6 +192,10 @@ class SqliteDriver(SqlDriver):
 
     async def close(self) -> None:
         await self._pool.close()
+
+    @property
+    def pool_max_size(self) -> int:
+        return self._pool.max_size
 
     def begin_statements(self, isolation_level: IsolationLevel | None) -> list[str]:
         if isolation_level not in (None, IsolationLevel.SERIALIZABLE):
