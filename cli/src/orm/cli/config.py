@@ -1,0 +1,124 @@
+"""Finding the application's configuration: ``--config``, ``ORM_CONFIG``, ``[tool.orm]``.
+
+The reference is ``module:attribute``; the attribute is an :class:`orm.core.Config` or a
+callable (possibly async) returning one. A relative ``migrations_path`` and a relative SQLite
+file (``sqlite:///app.db``) are taken relative to the project directory: the folder of the
+pyproject.toml that named the configuration, else the current directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import os
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orm.core import Config
+from orm.core.errors import ConfigurationError
+
+ENVIRONMENT_VARIABLE = "ORM_CONFIG"
+
+
+class ConfigNotFoundError(ConfigurationError):
+    """No configuration reference was found, or it does not lead to a Config."""
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    reference: str
+    source: str
+    root: Path
+
+
+def _nearest_pyprojects(start: Path) -> list[Path]:
+    return [
+        d / "pyproject.toml" for d in (start, *start.parents) if (d / "pyproject.toml").is_file()
+    ]
+
+
+def find_reference(option: str | None, cwd: Path) -> tuple[str, str, Path]:
+    """(reference, its source, project root); ConfigNotFoundError says where it looked."""
+    if option:
+        return option, "--config", cwd
+    from_env = os.environ.get(ENVIRONMENT_VARIABLE)
+    if from_env:
+        return from_env, f"the {ENVIRONMENT_VARIABLE} environment variable", cwd
+    looked = ["--config (not given)", f"{ENVIRONMENT_VARIABLE} (not set)"]
+    pyprojects = _nearest_pyprojects(cwd)
+    for path in pyprojects:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigNotFoundError(f"{path} cannot be read: {exc}") from exc
+        reference = data.get("tool", {}).get("orm", {}).get("config")
+        if isinstance(reference, str) and reference:
+            return reference, f"[tool.orm] config in {path}", path.parent
+        looked.append(f"{path} (no [tool.orm] config)")
+        break  # only the nearest pyproject.toml counts
+    if not pyprojects:
+        looked.append(f"pyproject.toml (none in {cwd} or its parents)")
+    raise ConfigNotFoundError(
+        "no orm configuration found. Looked at: "
+        + "; ".join(looked)
+        + ". Point to your Config with --config module:attribute, ORM_CONFIG=module:attribute, "
+        'or [tool.orm] config = "module:attribute" in pyproject.toml'
+    )
+
+
+async def load_config(option: str | None, cwd: Path | None = None) -> LoadedConfig:
+    here = (cwd or Path.cwd()).resolve()
+    reference, source, root = find_reference(option, here)
+    module_name, sep, attribute = reference.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ConfigNotFoundError(
+            f"{reference!r} (from {source}) is not a module:attribute reference, e.g. "
+            f"'app.orm_config:config'"
+        )
+    for folder in (str(root), str(here)):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigNotFoundError(
+            f"cannot import {module_name!r} named by {reference!r} (from {source}): "
+            f"{type(exc).__name__}: {exc}; run orm from the project directory or fix the module"
+        ) from exc
+    value: Any = module
+    for part in attribute.split("."):
+        if not hasattr(value, part):
+            raise ConfigNotFoundError(
+                f"{module_name} has no attribute {attribute!r} (named by {reference!r} from "
+                f"{source})"
+            )
+        value = getattr(value, part)
+    if callable(value) and not isinstance(value, Config):
+        value = value()
+        if inspect.isawaitable(value):
+            value = await value
+    if not isinstance(value, Config):
+        raise ConfigNotFoundError(
+            f"{reference!r} (from {source}) is a {type(value).__name__}, not an orm.core.Config "
+            f"(or a callable returning one)"
+        )
+    return LoadedConfig(_anchored(value, root), reference, source, root)
+
+
+def _anchored(config: Config, root: Path) -> Config:
+    """Relative paths (the migrations folder, a SQLite file) taken from the project root."""
+    changes: dict[str, Any] = {}
+    path = Path(config.migrations_path)
+    if not path.is_absolute():
+        changes["migrations_path"] = str(root / path)
+    url = config.url or ""
+    prefix = "sqlite:///"
+    rest = url[len(prefix) :]
+    if url.startswith(prefix) and rest and not rest.startswith("/") and rest != ":memory:":
+        changes["url"] = f"{prefix}{root / rest}"
+    return dataclasses.replace(config, **changes) if changes else config

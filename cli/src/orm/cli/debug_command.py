@@ -1,0 +1,68 @@
+"""``debug``: the configuration found, the entities, the driver, whether the database answers."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from orm.cli import output
+from orm.cli.base import CheckFailed, State, cli, run
+from orm.cli.config import load_config
+from orm.core import ORM
+from orm.core.errors import ORMError
+from orm.migrations import Migrator
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+@cli.command("debug")
+@click.pass_obj
+def debug(state: State) -> None:
+    """Show the configuration, the entities and their tables, the driver and the database."""
+
+    async def work() -> None:
+        loaded = await load_config(state.config_option)
+        config = loaded.config
+        output.out.print(
+            f"configuration: {escape(loaded.reference)} (from {escape(loaded.source)})"
+        )
+        output.out.print(f"project root:  {escape(str(loaded.root))}")
+        output.out.print(f"url:           {escape(redact(config.url or '(none)'))}")
+        output.out.print(
+            f"migrations:    {escape(config.migrations_path)} (table {config.migrations_table})"
+        )
+        try:
+            orm = await ORM.init(config)
+        except ORMError as exc:
+            output.error(f"ORM.init failed: {exc}")
+            raise CheckFailed from exc
+        try:
+            driver = type(orm.driver)
+            name = f"{driver.__module__}.{driver.__qualname__}"
+            output.out.print(f"driver:        {name} ({orm.driver.platform.name})")
+            table = Table("entity", "table")
+            for meta in orm.metadata.values():
+                table.add_row(f"{meta.cls.__module__}.{meta.class_name}", meta.table)
+            output.out.print(table)
+            started = time.perf_counter()
+            try:
+                migrator = Migrator(orm)
+                executed = await migrator.executed()
+                pending = await migrator.pending()
+            except ORMError as exc:
+                output.out.print(f"database:      does not answer: {escape(str(exc))}")
+                raise CheckFailed from exc
+            elapsed = (time.perf_counter() - started) * 1000
+            output.out.print(f"database:      answers ({elapsed:.0f} ms)")
+            output.out.print(f"migrations:    {len(executed)} executed, {len(pending)} pending")
+        finally:
+            await orm.close()
+
+    run(work)

@@ -1,0 +1,103 @@
+"""``schema:create``, ``schema:update``, ``schema:drop``, ``schema:fresh``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import click
+
+from orm.cli import output
+from orm.cli.base import State, cli, open_orm, run
+from orm.core import ORM
+from orm.migrations import schema
+
+
+def _mode(dump: bool, execute: bool) -> None:
+    if dump == execute:
+        raise click.UsageError(
+            "pass --run to change the database, or --dump to print the SQL without running it"
+        )
+
+
+def _schema_command(
+    name: str, help_text: str, plan: Callable[[ORM], Awaitable[list[str]]], done: str
+) -> None:
+    @cli.command(name, help=help_text)
+    @click.option("--dump", is_flag=True, help="Print the SQL and change nothing.")
+    @click.option("--run", "execute", is_flag=True, help="Run the SQL against the database.")
+    @click.pass_obj
+    def command(state: State, dump: bool, execute: bool) -> None:
+        _mode(dump, execute)
+
+        async def work() -> None:
+            async with open_orm(state) as (_, orm):
+                statements = await plan(orm)
+                if dump:
+                    output.print_sql(statements)
+                    return
+                await schema.execute(orm, statements)
+                output.success(f"{done} ({len(statements)} statement(s))")
+
+        run(work)
+
+
+async def _create(orm: ORM) -> list[str]:
+    return await schema.create_sql(orm)
+
+
+async def _drop(orm: ORM) -> list[str]:
+    return schema.drop_sql(orm)
+
+
+async def _fresh(orm: ORM) -> list[str]:
+    return schema.drop_sql(orm) + await schema.create_sql(orm)
+
+
+_schema_command(
+    "schema:create",
+    "Create every entity table (for a new, empty database).",
+    _create,
+    "schema created",
+)
+_schema_command(
+    "schema:drop",
+    "Drop every entity table (other tables are left alone).",
+    _drop,
+    "schema dropped",
+)
+_schema_command(
+    "schema:fresh",
+    "Drop the entity tables and create them again (all their data is lost).",
+    _fresh,
+    "schema recreated",
+)
+
+
+@cli.command("schema:update")
+@click.option("--dump", is_flag=True, help="Print the SQL and change nothing.")
+@click.option("--run", "execute", is_flag=True, help="Run the SQL against the database.")
+@click.option("--drop", is_flag=True, help="Also drop tables and columns the entities lack.")
+@click.pass_obj
+def schema_update(state: State, dump: bool, execute: bool, drop: bool) -> None:
+    """Bring the database to the entities' schema (no drops without --drop)."""
+    _mode(dump, execute)
+
+    async def work() -> None:
+        async with open_orm(state) as (_, orm):
+            with output.working("comparing the entities with the database"):
+                diff = await schema.update_diff(orm, drop=drop)
+            for description in diff.skipped:
+                output.warning(f"left out (pass --drop to include): {description}")
+            for message in diff.warnings:
+                output.warning(f"data loss: {message}")
+            statements = diff.up_sql()
+            if not statements:
+                output.success("the database already matches the entities")
+                return
+            if dump:
+                output.print_sql(statements)
+                return
+            await schema.execute(orm, statements)
+            output.success(f"schema updated ({len(statements)} statement(s))")
+
+    run(work)

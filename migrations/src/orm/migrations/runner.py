@@ -1,0 +1,107 @@
+"""Running a list of statements on one connection, in a transaction where DDL is transactional.
+
+On SQLite, foreign-key enforcement is switched off around the transaction (a table rebuild
+drops and re-creates a referenced table, which would otherwise fire ``ON DELETE`` actions) and
+``PRAGMA foreign_key_check`` verifies every reference before the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from orm.core import ORM
+from orm.core.errors import DriverError, ForeignKeyViolation
+from orm.migrations.connection import family, for_run_sql
+from orm.migrations.migration import Statement, StepContext
+from orm.query_builder import SqlConnection, SqlDriver
+
+
+class StatementError(Exception):
+    """Internal: statement ``index`` (0-based) failed with ``error``."""
+
+    def __init__(self, index: int, statement: Statement, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.statement = statement
+        self.error = error
+
+
+async def run_statements(
+    orm: ORM,
+    driver: SqlDriver,
+    connection: SqlConnection,
+    statements: Sequence[Statement],
+    *,
+    transactional: bool,
+    finish: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Run ``statements`` then ``finish()`` (bookkeeping), atomically where possible.
+
+    Raises :class:`StatementError` for a failing statement; everything is rolled back when the
+    run was transactional.
+    """
+    sqlite = family(driver) == "sqlite"
+    if sqlite:
+        await connection.run_sql("PRAGMA foreign_keys = OFF")
+    try:
+        if transactional:
+            await connection.begin()
+        try:
+            for index, statement in enumerate(statements):
+                try:
+                    await _run_one(orm, connection, statement, own_transaction=not transactional)
+                except Exception as exc:
+                    raise StatementError(index, statement, exc) from exc
+            if sqlite:
+                await _check_foreign_keys(connection)
+            if finish is not None:
+                await finish()
+        except BaseException:
+            if transactional:
+                await connection.rollback()
+            raise
+        if transactional:
+            await connection.commit()
+    finally:
+        if sqlite:
+            await connection.run_sql("PRAGMA foreign_keys = ON")
+
+
+async def _run_one(
+    orm: ORM, connection: SqlConnection, statement: Statement, *, own_transaction: bool
+) -> None:
+    if statement.sql is not None:
+        await connection.run_sql(for_run_sql(connection.driver, statement.sql))
+        return
+    assert statement.step is not None
+    if not own_transaction:
+        await statement.step(StepContext(orm, connection))
+        return
+    # Outside a migration transaction (MySQL DDL), a data step is still atomic on its own.
+    await connection.begin()
+    try:
+        await statement.step(StepContext(orm, connection))
+    except BaseException:
+        await connection.rollback()
+        raise
+    await connection.commit()
+
+
+async def _check_foreign_keys(connection: SqlConnection) -> None:
+    result = await connection.execute("PRAGMA foreign_key_check")
+    if result.rows:
+        row = result.rows[0]
+        values = list(row.values())
+        table, parent = values[0], values[2]
+        raise ForeignKeyViolation(
+            f"after the statements, {len(result.rows)} row(s) break a foreign key, e.g. a row of "
+            f"{table!r} (rowid {values[1]}) points to a missing row of {parent!r}; fix the data "
+            f"(or the statements) so every reference resolves",
+            table=str(table),
+        )
+
+
+def describe_error(error: Exception) -> str:
+    if isinstance(error, DriverError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
