@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orm.core import assign as _assign
@@ -12,7 +10,7 @@ from orm.core import cursor as _cursor
 from orm.core import stream as _stream
 from orm.core import upsert as _upsert
 from orm.core.cursor import Cursor
-from orm.core.driver import Connection, ExecuteResult, IsolationLevel, Row
+from orm.core.driver import Connection, ExecuteResult
 from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
 from orm.core.loading.loader import Loader, parse_populate
@@ -20,6 +18,7 @@ from orm.core.query.ast import CountQuery, LockMode, SelectQuery
 from orm.core.query.filter import is_entity, parse_fields, parse_filter, parse_order_by
 from orm.core.repository import EntityRepository
 from orm.core.state import STATE_KEY, Status, meta_of, state_of
+from orm.core.transactions import TransactionScope, _Transaction
 from orm.core.unit_of_work.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -29,18 +28,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _Transaction:
-    __slots__ = ("connection", "depth", "lock", "streams")
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.lock = asyncio.Lock()
-        self.depth = 0
-        # Cursors of em.stream() iterations open on this connection (closed before it ends).
-        self.streams: list[AsyncIterator[list[Row]]] = []
-
-
-class EntityManager:
+class EntityManager(TransactionScope):
     """One unit of work: use a fresh fork per request (``orm.em.fork()``).
 
     It keeps one object per row (the identity map), tracks changes to what it loaded or
@@ -75,115 +63,6 @@ class EntityManager:
                 "its identity map would be shared by every request. Call orm.em.fork() once per "
                 "request or unit of work and use that fork"
             )
-
-    # -- connections -----------------------------------------------------------------------
-
-    async def _read(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
-        self._usable()
-        tx = self._tx
-        if tx is not None:
-            async with tx.lock:
-                return await operation(tx.connection)
-        async with self.orm.driver.acquire() as connection:
-            return await operation(connection)
-
-    @asynccontextmanager
-    async def _write_scope(self) -> AsyncIterator[Connection]:
-        """A connection in a transaction for a flush: the surrounding one (savepoint) or new."""
-        tx = self._tx
-        if tx is not None:
-            async with tx.lock:
-                savepoints = self.orm.driver.platform.savepoints
-                name = f"orm_flush_{tx.depth}"
-                if savepoints:
-                    await tx.connection.savepoint(name)
-                try:
-                    yield tx.connection
-                except BaseException as exc:
-                    if savepoints:
-                        await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
-                    raise
-                if savepoints:
-                    await tx.connection.release_savepoint(name)
-            return
-        async with self.orm.driver.acquire() as connection:
-            await connection.begin()
-            try:
-                yield connection
-            except BaseException as exc:
-                await _undo_quietly(connection.rollback(), exc)
-                raise
-            await connection.commit()
-
-    # -- transactions ----------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def transaction(
-        self, *, isolation_level: IsolationLevel | None = None
-    ) -> AsyncIterator[EntityManager]:
-        """``async with em.transaction():`` - flushes and commits on success, rolls back on error.
-
-        Nested blocks become savepoints: an error inside one rolls back only that block.
-        """
-        self._usable()
-        tx = self._tx
-        if tx is not None:
-            if isolation_level is not None:
-                raise ValidationError(
-                    "isolation_level can only be set on the outermost transaction"
-                )
-            tx.depth += 1
-            name = f"orm_sp_{tx.depth}"
-            async with tx.lock:
-                await tx.connection.savepoint(name)
-            self._uow.open_journal()
-            try:
-                yield self
-                await self.flush()
-            except BaseException as exc:
-                async with tx.lock:
-                    await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
-                self._uow.close_journal(committed=False)
-                raise
-            else:
-                async with tx.lock:
-                    await tx.connection.release_savepoint(name)
-                self._uow.close_journal(committed=True)
-            finally:
-                tx.depth -= 1
-            return
-        async with self.orm.driver.acquire() as connection:
-            await connection.begin(isolation_level)
-            self._tx = tx = _Transaction(connection)
-            self._uow.open_journal()
-            try:
-                yield self
-                await self.flush()
-                await _stream.close_streams(tx)
-                self._tx = None
-                await connection.commit()
-            except BaseException as exc:
-                self._tx = None
-                await _stream.close_streams(tx)
-                await _undo_quietly(connection.rollback(), exc)
-                # The rows are gone: put the fork back as it was before the transaction.
-                self._uow.close_journal(committed=False)
-                raise
-            self._uow.close_journal(committed=True)
-
-    async def transactional(
-        self,
-        work: Callable[[EntityManager], Awaitable[R]],
-        *,
-        isolation_level: IsolationLevel | None = None,
-    ) -> R:
-        """Run ``work(em)`` in a transaction; flush and commit if it returns, else roll back."""
-        async with self.transaction(isolation_level=isolation_level) as em:
-            return await work(em)
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._tx is not None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -566,12 +445,3 @@ def _non_negative(name: str, value: int | None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
     return value
-
-
-async def _undo_quietly(rollback: Awaitable[None], cause: BaseException) -> None:
-    """Roll back after ``cause``; a failing rollback (the server may have rolled back already,
-    e.g. after a deadlock) must not hide the error that caused it."""
-    try:
-        await rollback
-    except Exception as exc:
-        cause.add_note(f"the rollback that followed also failed: {exc}")

@@ -44,7 +44,8 @@ from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 from orm.core.unit_of_work.snapshot import changed_properties
 
 if TYPE_CHECKING:
-    from orm.core.entity_manager import EntityManager, _Transaction
+    from orm.core.entity_manager import EntityManager
+    from orm.core.transactions import _Transaction
     from orm.core.unit_of_work.uow import UnitOfWork
 
 

@@ -1,0 +1,166 @@
+"""Connections and transactions of an EntityManager fork: reads, flush scopes, savepoints.
+
+Split from entity_manager.py: everything here is about which connection a fork uses and the
+transaction (or savepoint) around it; a rolled-back block also undoes what its flushes applied
+to the fork (the Unit of Work's journal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Self, TypeVar
+
+from orm.core import stream as _stream
+from orm.core.driver import Connection, IsolationLevel, Row
+from orm.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from orm.core.orm import ORM
+    from orm.core.unit_of_work.uow import UnitOfWork
+
+R = TypeVar("R")
+
+
+class _Transaction:
+    __slots__ = ("connection", "depth", "lock", "streams")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.lock = asyncio.Lock()
+        self.depth = 0
+        # Cursors of em.stream() iterations open on this connection (closed before it ends).
+        self.streams: list[AsyncIterator[list[Row]]] = []
+
+
+class TransactionScope:
+    """The transaction half of :class:`~orm.core.entity_manager.EntityManager`."""
+
+    orm: ORM
+    _uow: UnitOfWork
+    _tx: _Transaction | None
+
+    def _usable(self) -> None:
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        raise NotImplementedError
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _read(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
+        self._usable()
+        tx = self._tx
+        if tx is not None:
+            async with tx.lock:
+                return await operation(tx.connection)
+        async with self.orm.driver.acquire() as connection:
+            return await operation(connection)
+
+    @asynccontextmanager
+    async def _write_scope(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction for a flush: the surrounding one (savepoint) or new."""
+        tx = self._tx
+        if tx is not None:
+            async with tx.lock:
+                savepoints = self.orm.driver.platform.savepoints
+                name = f"orm_flush_{tx.depth}"
+                if savepoints:
+                    await tx.connection.savepoint(name)
+                try:
+                    yield tx.connection
+                except BaseException as exc:
+                    if savepoints:
+                        await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
+                    raise
+                if savepoints:
+                    await tx.connection.release_savepoint(name)
+            return
+        async with self.orm.driver.acquire() as connection:
+            await connection.begin()
+            try:
+                yield connection
+            except BaseException as exc:
+                await _undo_quietly(connection.rollback(), exc)
+                raise
+            await connection.commit()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(
+        self, *, isolation_level: IsolationLevel | None = None
+    ) -> AsyncIterator[Self]:
+        """``async with em.transaction():`` - flushes and commits on success, rolls back on error.
+
+        Nested blocks become savepoints: an error inside one rolls back only that block.
+        """
+        self._usable()
+        tx = self._tx
+        if tx is not None:
+            if isolation_level is not None:
+                raise ValidationError(
+                    "isolation_level can only be set on the outermost transaction"
+                )
+            tx.depth += 1
+            name = f"orm_sp_{tx.depth}"
+            async with tx.lock:
+                await tx.connection.savepoint(name)
+            self._uow.open_journal()
+            try:
+                yield self
+                await self.flush()
+            except BaseException as exc:
+                async with tx.lock:
+                    await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
+                self._uow.close_journal(committed=False)
+                raise
+            else:
+                async with tx.lock:
+                    await tx.connection.release_savepoint(name)
+                self._uow.close_journal(committed=True)
+            finally:
+                tx.depth -= 1
+            return
+        async with self.orm.driver.acquire() as connection:
+            await connection.begin(isolation_level)
+            self._tx = tx = _Transaction(connection)
+            self._uow.open_journal()
+            try:
+                yield self
+                await self.flush()
+                await _stream.close_streams(tx)
+                self._tx = None
+                await connection.commit()
+            except BaseException as exc:
+                self._tx = None
+                await _stream.close_streams(tx)
+                await _undo_quietly(connection.rollback(), exc)
+                # The rows are gone: put the fork back as it was before the transaction.
+                self._uow.close_journal(committed=False)
+                raise
+            self._uow.close_journal(committed=True)
+
+    async def transactional(
+        self,
+        work: Callable[[Self], Awaitable[R]],
+        *,
+        isolation_level: IsolationLevel | None = None,
+    ) -> R:
+        """Run ``work(em)`` in a transaction; flush and commit if it returns, else roll back."""
+        async with self.transaction(isolation_level=isolation_level) as em:
+            return await work(em)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+
+async def _undo_quietly(rollback: Awaitable[None], cause: BaseException) -> None:
+    """Roll back after ``cause``; a failing rollback (the server may have rolled back already,
+    e.g. after a deadlock) must not hide the error that caused it."""
+    try:
+        await rollback
+    except Exception as exc:
+        cause.add_note(f"the rollback that followed also failed: {exc}")
