@@ -52,14 +52,6 @@ def state_of(entity: object) -> EntityState:
     return state
 
 
-def maybe_state(entity: object) -> EntityState | None:
-    try:
-        state: EntityState | None = entity.__dict__.get(STATE_KEY)
-    except AttributeError:
-        return None
-    return state
-
-
 def meta_of(entity_or_class: object) -> EntityMetadata:
     """The discovered metadata of an entity instance or class."""
     cls = entity_or_class if isinstance(entity_or_class, type) else type(entity_or_class)

@@ -400,16 +400,9 @@ class SqlRenderer:
     def row_values(
         self, meta: EntityMetadata, props: Sequence[PropertyMetadata], row: dict[str, Any]
     ) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        to_db = self.values.to_db
-        for prop in props:
-            value = row[prop.name]
-            if prop.relation is None:
-                values[prop.columns[0].name] = to_db(prop.columns[0], value)
-            else:
-                for index, column in enumerate(prop.columns):
-                    values[column.name] = None if value is None else to_db(column, value[index])
-        return values
+        """One batch row as ``{column name: database value}`` (see :meth:`row_converter`)."""
+        names = [column.name for prop in props for column in prop.columns]
+        return dict(zip(names, self.row_converter(props)(row), strict=True))
 
     def insert(self, batch: InsertBatch, *, returning: bool) -> sa.Insert:
         table = self.tables[batch.entity.table]
