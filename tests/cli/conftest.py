@@ -18,7 +18,8 @@ from tests.migrations.support import own_url, prepare_database, wipe
 __all__ = ["database"]
 
 ORM_SCRIPT = Path(sys.executable).parent / "orm"
-DATABASE_NAME = "orm_cli_test"
+# ORM_TEST_DB_SUFFIX keeps parallel runs (several checkouts on one server) apart.
+DATABASE_NAME = "orm_cli_test" + os.environ.get("ORM_TEST_DB_SUFFIX", "")
 
 SETTINGS = """
 import os

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from tests.migrations.support import own_url, prepare_database, wipe
 
 __all__ = ["database"]
 
-DATABASE_NAME = "orm_migrations_test"
+# ORM_TEST_DB_SUFFIX keeps parallel runs (several checkouts on one server) apart.
+DATABASE_NAME = "orm_migrations_test" + os.environ.get("ORM_TEST_DB_SUFFIX", "")
 
 MakeOrm = Callable[..., Awaitable[ORM]]
 
