@@ -34,6 +34,7 @@ CORE_NAMES = [
     "ForeignKeyViolation",
     "InsertBatch",
     "IsolationLevel",
+    "LoadStrategy",
     "LockMode",
     "LockWaitError",
     "ManyToMany",

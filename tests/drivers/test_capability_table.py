@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from orm.core import IsolationLevel, Platform
@@ -10,22 +11,8 @@ from orm.postgres import PostgresDriver
 from orm.sqlite import SqliteDriver
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "drivers.md"
-CAPABILITIES = [
-    "returning",
-    "transactional_ddl",
-    "savepoints",
-    "native_upsert",
-    "native_ilike",
-    "lock_modes",
-    "skip_locked",
-    "isolation_levels",
-    "native_uuid",
-    "native_json",
-    "timezone_aware_datetime",
-    "concurrent_connections",
-    "server_side_cursors",
-    "max_parameters",
-]
+# Every capability a Platform declares, in declaration order: a new one cannot go undocumented.
+CAPABILITIES = [f.name for f in dataclasses.fields(Platform) if f.name != "name"]
 
 
 def _cell(platform: Platform, capability: str) -> str:

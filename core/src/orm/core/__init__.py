@@ -55,7 +55,7 @@ from orm.core.metadata.model import (
 )
 from orm.core.metadata.naming import NamingStrategy
 from orm.core.orm import ORM, Config
-from orm.core.query.ast import LockMode
+from orm.core.query.ast import LoadStrategy, LockMode
 from orm.core.repository import EntityRepository
 
 __all__ = [
@@ -82,6 +82,7 @@ __all__ = [
     "ForeignKeyViolation",
     "InsertBatch",
     "IsolationLevel",
+    "LoadStrategy",
     "LockMode",
     "LockWaitError",
     "ManyToMany",

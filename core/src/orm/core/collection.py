@@ -25,7 +25,7 @@ class Collection(Generic[T]):
     of a bidirectional relation in sync. Changes are written by the next ``flush``.
     """
 
-    __slots__ = ("_added", "_ids", "_items", "_name", "_owner", "_removed")
+    __slots__ = ("_added", "_ids", "_items", "_name", "_owner", "_removed", "_view")
 
     def __init__(self, owner: object, name: str, *, initialized: bool) -> None:
         self._owner = owner
@@ -35,6 +35,9 @@ class Collection(Generic[T]):
         # Changes since the last flush: pivot rows to write, orphans to remove.
         self._added: list[T] = []
         self._removed: list[T] = []
+        # None: every item, in the relation's order. Otherwise the (filter, order) it was
+        # loaded with by populate_where/populate_order_by (see loading.populate.load_signature).
+        self._view: Any = None
 
     # -- introspection ---------------------------------------------------------------------
 
@@ -50,6 +53,12 @@ class Collection(Generic[T]):
     def initialized(self) -> bool:
         """True once the items are known (loaded, or the owner is new)."""
         return self._items is not None
+
+    @property
+    def is_filtered(self) -> bool:
+        """True when ``populate_where`` loaded only some of the items: ``set()`` and
+        ``remove_all()`` then refuse, and ``load()`` reads every item again."""
+        return self._view is not None and self._view[0] is not None
 
     @property
     def is_dirty(self) -> bool:
@@ -140,18 +149,32 @@ class Collection(Generic[T]):
         wanted = list(items)
         wanted_ids = {id(i) for i in wanted}
         current = self._loaded_items("be replaced with set(); load it first")
+        self._check_complete("set()")
         self.remove(*[i for i in current if id(i) not in wanted_ids])
         self.add(*[i for i in wanted if id(i) not in self._ids])
 
     def remove_all(self) -> None:
         """Remove every item (the collection must be loaded)."""
-        self.remove(*self._loaded_items("be emptied; load it first"))
+        items = self._loaded_items("be emptied; load it first")
+        self._check_complete("remove_all()")
+        self.remove(*items)
+
+    def _check_complete(self, action: str) -> None:
+        if self.is_filtered:
+            owner = type(self._owner).__name__
+            raise EntityStateError(
+                f"{owner}.{self._name} was loaded with populate_where, so it holds only the "
+                f"matching items and {action} would leave the others in place. Call "
+                f"`await {owner.lower()}.{self._name}.load()` to read every item first"
+            )
 
     # -- loading ---------------------------------------------------------------------------
 
     async def load(self, *, refresh: bool = False) -> list[T]:
-        """Load the items (merged with concurrent loads by the dataloader) and return them."""
-        if self._items is not None and not refresh:
+        """Load the items (merged with concurrent loads by the dataloader) and return them.
+
+        A collection that ``populate_where`` filtered is read again, whole."""
+        if self._items is not None and not refresh and self._view is None:
             return list(self._items)
         em = self._entity_manager("load()")
         await em._loader.load_collection(self, refresh=refresh)
@@ -159,7 +182,7 @@ class Collection(Generic[T]):
 
     async def load_count(self) -> int:
         """The number of items, counted in the database unless the collection is loaded."""
-        if self._items is not None:
+        if self._items is not None and not self.is_filtered:
             return len(self._items)
         em = self._entity_manager("load_count()")
         return await em._loader.count_collection(self)
@@ -248,8 +271,9 @@ class Collection(Generic[T]):
         self._record(self._removed, self._added, item)
         self._touch()
 
-    def _hydrate(self, items: list[T]) -> None:
+    def _hydrate(self, items: list[T], *, view: Any = None) -> None:
         """Set the loaded items, keeping unflushed additions and removals on top."""
+        self._view = view
         removed = {id(i) for i in self._removed}
         merged = [i for i in items if id(i) not in removed]
         ids = {id(i) for i in merged}

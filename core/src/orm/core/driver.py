@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orm.core.query.ast import CountQuery, SelectQuery
+from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 
 if TYPE_CHECKING:
     from orm.core.metadata.model import EntityMetadata, PropertyMetadata
@@ -53,6 +53,9 @@ class Platform:
     # ``Connection.stream`` reads a result batch by batch from an open cursor (instead of
     # keyset queries); see docs/querying.md#streaming for when em.stream uses it.
     server_side_cursors: bool = False
+    # ``Connection.find_graph`` renders these loading strategies (select-in needs nothing).
+    joined_loading: bool = False
+    json_aggregate_loading: bool = False
 
     def supports(self, capability: str) -> bool:
         return bool(getattr(self, capability))
@@ -119,6 +122,17 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     async def count(self, query: CountQuery) -> dict[Key, int] | int: ...
+
+    async def find_graph(self, query: SelectQuery, strategy: LoadStrategy) -> list[Row]:
+        """The rows of ``query`` with the relations of ``query.populate`` in one statement.
+
+        Each populated relation's value in a row is its target's row (or None) for a to-one
+        relation, a list of rows in ``PopulateNode.order_by`` order for a collection, nested
+        the same way (see :mod:`orm.core.loading.graph`). ``limit``/``offset`` count root
+        rows. Only called for the strategies the platform declares (``joined_loading``,
+        ``json_aggregate_loading``).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not render {strategy.value}")
 
     def stream(self, query: SelectQuery, batch_size: int) -> AsyncIterator[list[Row]]:
         """The rows of ``query`` in batches of ``batch_size``, for ``em.stream``.

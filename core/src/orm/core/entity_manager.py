@@ -13,8 +13,9 @@ from orm.core.cursor import Cursor
 from orm.core.driver import Connection, ExecuteResult
 from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
-from orm.core.loading.loader import Loader, parse_populate
-from orm.core.query.ast import CountQuery, LockMode, SelectQuery
+from orm.core.loading.loader import Loader
+from orm.core.loading.populate import PopulatePlan, StrategyName, parse_populate, parse_strategy
+from orm.core.query.ast import CountQuery, LoadStrategy, LockMode, SelectQuery
 from orm.core.query.filter import is_entity, parse_fields, parse_filter, parse_order_by
 from orm.core.repository import EntityRepository
 from orm.core.state import STATE_KEY, Status, meta_of, state_of
@@ -80,15 +81,24 @@ class EntityManager(TransactionScope):
         lock_skip_locked: bool = False,
         fields: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
+        populate_where: Mapping[str, Any] | None = None,
+        populate_order_by: Mapping[str, Any] | None = None,
+        strategy: StrategyName | None = None,
     ) -> list[T]:
         """Entities matching ``where`` (a filter dict, a primary key, a list of keys, or None).
+
+        ``populate`` loads relation paths (``["books.reviews", "publisher"]``) by ``strategy``:
+        ``"select-in"`` (one query per level; the default unless ``Config.load_strategy``
+        says otherwise), ``"joined"`` (one statement) or ``"json-aggregate"`` (one statement,
+        PostgreSQL). ``populate_where``/``populate_order_by`` filter and order populated
+        collections, keyed by path. See docs/loading-strategies.md.
 
         ``fields``/``exclude`` load only some properties (the primary key always): reading
         another one raises NotLoadedError, and a flush never writes what was not loaded.
         """
         self._usable()
         meta = meta_of(entity)
-        tree = parse_populate(meta, populate)
+        plan = self._plan(meta, populate, populate_where, populate_order_by, strategy)
         query = SelectQuery(
             meta,
             parse_filter(meta, where),
@@ -100,9 +110,22 @@ class EntityManager(TransactionScope):
             lock_skip_locked=lock_skip_locked,
             fields=parse_fields(meta, fields, exclude),
         )
-        entities: list[T] = await self._loader.select(query)
-        await self._loader.populate(entities, tree)
+        entities: list[T] = await self._loader.find(query, plan)
         return entities
+
+    def _plan(
+        self,
+        meta: Any,
+        populate: Sequence[str],
+        where: Mapping[str, Any] | None,
+        order_by: Mapping[str, Any] | None,
+        strategy: StrategyName | None,
+    ) -> PopulatePlan:
+        default = parse_strategy(self.orm.config.load_strategy, LoadStrategy.SELECT_IN)
+        return PopulatePlan(
+            parse_strategy(strategy, default),
+            parse_populate(meta, populate, where=where, order_by=order_by),
+        )
 
     def stream(
         self,
@@ -155,9 +178,20 @@ class EntityManager(TransactionScope):
         order_by: Mapping[str, Any] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        populate_where: Mapping[str, Any] | None = None,
+        populate_order_by: Mapping[str, Any] | None = None,
+        strategy: StrategyName | None = None,
     ) -> list[T]:
         return await self.find(
-            entity, None, populate=populate, order_by=order_by, limit=limit, offset=offset
+            entity,
+            None,
+            populate=populate,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            populate_where=populate_where,
+            populate_order_by=populate_order_by,
+            strategy=strategy,
         )
 
     async def find_one(
@@ -172,6 +206,9 @@ class EntityManager(TransactionScope):
         lock_skip_locked: bool = False,
         fields: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
+        populate_where: Mapping[str, Any] | None = None,
+        populate_order_by: Mapping[str, Any] | None = None,
+        strategy: StrategyName | None = None,
     ) -> T | None:
         """The first entity matching ``where``, or None.
 
@@ -186,18 +223,20 @@ class EntityManager(TransactionScope):
                 f"find_all() to read every row"
             )
         partial = fields is not None or exclude is not None
+        plan = self._plan(meta, populate, populate_where, populate_order_by, strategy)
         if (
             not isinstance(where, (Mapping, list))
             and lock_mode is None
             and not order_by
             and not partial
+            and (not plan.nodes or plan.strategy is LoadStrategy.SELECT_IN)
         ):
             key = normalize_key(meta, where, where=f"find_one({meta.class_name})")
             found = self._uow.identity_map.get(meta.cls, key)
             if found is None or not found.__dict__[STATE_KEY].initialized:
                 found = await self._loader.find_by_key(meta, key)
-            if found is not None and populate:
-                await self._loader.populate([found], parse_populate(meta, populate))
+            if found is not None:
+                await self._loader.populate([found], plan.nodes)
             return found  # type: ignore[no-any-return]
         results = await self.find(
             entity,
@@ -210,6 +249,9 @@ class EntityManager(TransactionScope):
             lock_skip_locked=lock_skip_locked,
             fields=fields,
             exclude=exclude,
+            populate_where=populate_where,
+            populate_order_by=populate_order_by,
+            strategy=strategy,
         )
         return results[0] if results else None
 
@@ -223,6 +265,9 @@ class EntityManager(TransactionScope):
         lock_mode: LockMode | None = None,
         fields: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
+        populate_where: Mapping[str, Any] | None = None,
+        populate_order_by: Mapping[str, Any] | None = None,
+        strategy: StrategyName | None = None,
     ) -> T:
         """Like :meth:`find_one`, but raises :class:`NotFoundError` when nothing matches."""
         found = await self.find_one(
@@ -233,6 +278,9 @@ class EntityManager(TransactionScope):
             lock_mode=lock_mode,
             fields=fields,
             exclude=exclude,
+            populate_where=populate_where,
+            populate_order_by=populate_order_by,
+            strategy=strategy,
         )
         if found is None:
             name = entity.__name__
@@ -260,10 +308,21 @@ class EntityManager(TransactionScope):
         order_by: Mapping[str, Any] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        populate_where: Mapping[str, Any] | None = None,
+        populate_order_by: Mapping[str, Any] | None = None,
+        strategy: StrategyName | None = None,
     ) -> tuple[list[T], int]:
         """A page of entities and the total number of matches (ignoring limit and offset)."""
         found = await self.find(
-            entity, where, populate=populate, order_by=order_by, limit=limit, offset=offset
+            entity,
+            where,
+            populate=populate,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            populate_where=populate_where,
+            populate_order_by=populate_order_by,
+            strategy=strategy,
         )
         return found, await self.count(entity, where)
 

@@ -11,12 +11,19 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from orm.core.cursor import CursorCodec
-from orm.core.driver import Driver, SchemaManager
+from orm.core.driver import Driver, Platform, SchemaManager
 from orm.core.entity_manager import EntityManager
-from orm.core.errors import ConfigurationError, DriverNotInstalledError, EntityStateError
+from orm.core.errors import (
+    ConfigurationError,
+    DriverNotInstalledError,
+    EntityStateError,
+    ValidationError,
+)
+from orm.core.loading.populate import parse_strategy, strategy_unavailable
 from orm.core.metadata.discovery import discover, entities_in_modules
 from orm.core.metadata.model import EntityMetadata
 from orm.core.metadata.naming import NamingStrategy
+from orm.core.query.ast import LoadStrategy
 from orm.core.query_log import enable_debug_output
 from orm.core.unit_of_work.commit_order import CommitOrder, compute_commit_order
 
@@ -42,6 +49,9 @@ class Config:
     entities: Sequence[type[Any]] = ()
     naming_strategy: NamingStrategy = field(default_factory=NamingStrategy)
     dataloader: bool = True
+    # How populate loads relations when a query does not say: "select-in", "joined" or
+    # "json-aggregate" (docs/loading-strategies.md).
+    load_strategy: str = "select-in"
     debug: bool = False
     batch_size: int = 300
     driver: type[Driver] | None = None
@@ -117,6 +127,7 @@ class ORM:
         entities: Sequence[type[Any]] | None = None,
         naming_strategy: NamingStrategy | None = None,
         dataloader: bool | None = None,
+        load_strategy: str | None = None,
         debug: bool | None = None,
         batch_size: int | None = None,
         driver: type[Driver] | None = None,
@@ -134,6 +145,7 @@ class ORM:
                 "entities": entities,
                 "naming_strategy": naming_strategy,
                 "dataloader": dataloader,
+                "load_strategy": load_strategy,
                 "debug": debug,
                 "batch_size": batch_size,
                 "driver": driver,
@@ -157,6 +169,7 @@ class ORM:
         metadata = discover(list(settings.entities), settings.naming_strategy)
         driver_class = settings.driver or driver_class_for(settings.url)
         instance = driver_class.from_url(settings.url, **settings.driver_options)
+        _check_load_strategy(settings.load_strategy, instance.platform)
         metas = list(metadata.values())
         await instance.connect(metas)
         return cls(settings, instance, metadata, compute_commit_order(metas))
@@ -199,3 +212,13 @@ class ORM:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _check_load_strategy(name: str, platform: Platform) -> None:
+    try:
+        strategy = parse_strategy(name, LoadStrategy.SELECT_IN)
+    except ValidationError as exc:
+        raise ConfigurationError(f"Config.load_strategy: {exc}") from None
+    problem = strategy_unavailable(strategy, platform)
+    if problem is not None:
+        raise ConfigurationError(f"Config.load_strategy: {problem}")

@@ -36,8 +36,8 @@ from orm.core.collection import Collection
 from orm.core.driver import Row
 from orm.core.errors import EntityStateError, ValidationError
 from orm.core.keys import entity_key
-from orm.core.loading.loader import PopulateTree, parse_populate
-from orm.core.query.ast import SelectQuery
+from orm.core.loading.populate import parse_populate
+from orm.core.query.ast import PopulateNode, SelectQuery
 from orm.core.query.filter import parse_filter, parse_order_by
 from orm.core.query.keyset import keyset_batches, stream_order
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of
@@ -73,7 +73,7 @@ def open_stream(
 
 
 async def _entities(
-    em: EntityManager, query: SelectQuery, batch_size: int, tree: PopulateTree
+    em: EntityManager, query: SelectQuery, batch_size: int, tree: tuple[PopulateNode, ...]
 ) -> AsyncGenerator[Any, None]:
     uow = em._uow
     meta = query.entity

@@ -21,8 +21,9 @@ from orm.core.driver import (
     UpsertBatch,
 )
 from orm.core.errors import DriverError, ValidationError
-from orm.core.query.ast import CountQuery, SelectQuery
+from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 from orm.core.query_log import log_statement
+from orm.query_builder.graph import joined_select
 
 if TYPE_CHECKING:
     from orm.query_builder.driver import SqlDriver
@@ -106,6 +107,12 @@ class SqlConnection(Connection):
         statement, read = self.driver.renderer.select(query)
         rows = await self.fetch(statement, table=query.entity.table)
         return [read(row) for row in rows]
+
+    async def find_graph(self, query: SelectQuery, strategy: LoadStrategy) -> list[Row]:
+        if strategy is not LoadStrategy.JOINED:
+            return await super().find_graph(query, strategy)
+        statement, fold = joined_select(self.driver.renderer, query)
+        return fold(await self.fetch(statement, table=query.entity.table))
 
     def stream(self, query: SelectQuery, batch_size: int) -> AsyncIterator[list[Row]]:
         """Batches of rows from a server-side cursor, or keyset batches without one.

@@ -196,16 +196,16 @@ class SqlRenderer:
     def _order(self, root: _Scope, item: OrderItem) -> list[Any]:
         *hops, last = item.path
         scope = root.join(hops) if hops else root
-        expressions = [scope.column(c) for c in last.columns]
-        ordered = []
-        for expression in expressions:
-            term = expression.desc() if item.descending else expression.asc()
-            if item.nulls_first is True:
-                term = term.nulls_first()
-            elif item.nulls_first is False:
-                term = term.nulls_last()
-            ordered.append(term)
-        return ordered
+        return [t for c in last.columns for t in self.order_terms(scope.column(c), item)]
+
+    def order_terms(self, expression: ColumnElement[Any], item: OrderItem) -> list[Any]:
+        """``expression`` sorted as ``item`` says (direction, NULLS FIRST/LAST)."""
+        term = expression.desc() if item.descending else expression.asc()
+        if item.nulls_first is True:
+            term = term.nulls_first()
+        elif item.nulls_first is False:
+            term = term.nulls_last()
+        return [term]
 
     # -- conditions ------------------------------------------------------------------------
 

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
 from orm.core.errors import ValidationError
 from orm.core.keys import Key, entity_key
 from orm.core.loading.dataloader import DataLoader
+from orm.core.loading.graph import GraphHydrator
+from orm.core.loading.populate import (
+    PopulatePlan,
+    default_collection_order,
+    load_signature,
+    strategy_unavailable,
+)
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
 from orm.core.query.ast import (
     And,
     Comparison,
     Condition,
     CountQuery,
+    LoadStrategy,
     Op,
     PivotJoin,
+    PopulateNode,
     SelectQuery,
 )
 from orm.core.query.filter import key_condition, parse_filter, parse_order_by
@@ -24,28 +34,6 @@ from orm.core.state import STATE_KEY, meta_of
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
-
-PopulateTree = dict[str, "PopulateTree"]
-
-
-def parse_populate(meta: EntityMetadata, paths: Sequence[str]) -> PopulateTree:
-    """``["books.tags", "profile"]`` -> a tree, validated against the metadata."""
-    if isinstance(paths, str):
-        raise ValidationError(f"populate takes a list of paths, e.g. [{paths!r}], not a str")
-    tree: PopulateTree = {}
-    for path in paths:
-        node, current = tree, meta
-        for name in path.split("."):
-            prop = current.properties.get(name)
-            if prop is None or prop.target is None:
-                what = "no property" if prop is None else "a property that is not a relation"
-                raise ValidationError(
-                    f"populate={path!r}: {current.class_name} has {what} {name!r}; populate "
-                    f"takes relation paths such as 'books' or 'books.tags'"
-                )
-            node = node.setdefault(name, {})
-            current = prop.target
-    return tree
 
 
 class Loader:
@@ -56,6 +44,27 @@ class Loader:
         self.dataloader = DataLoader() if dataloader else None
 
     # -- plain queries ---------------------------------------------------------------------
+
+    async def find(self, query: SelectQuery, plan: PopulatePlan) -> list[Any]:
+        """The entities of ``query`` with ``plan``'s relations loaded by its strategy."""
+        if plan.strategy is LoadStrategy.SELECT_IN or not plan.nodes:
+            entities = await self.select(query)
+            await self.populate(entities, plan.nodes)
+            return entities
+        self._check_strategy(query, plan.strategy)
+        graph = replace(query, populate=plan.nodes)
+        rows = await self.em._read(lambda connection: connection.find_graph(graph, plan.strategy))
+        return GraphHydrator(self.em._uow).hydrate_all(query.entity, rows, plan.nodes)
+
+    def _check_strategy(self, query: SelectQuery, strategy: LoadStrategy) -> None:
+        problem = strategy_unavailable(strategy, self.em.orm.driver.platform)
+        if problem is not None:
+            raise ValidationError(problem)
+        if query.lock_mode is not None:
+            raise ValidationError(
+                f"lock_mode with populate needs strategy='select-in' (the {strategy.value!r} "
+                f"strategy would lock the rows of every joined table)"
+            )
 
     async def select(self, query: SelectQuery) -> list[Any]:
         rows = await self.em._read(lambda connection: connection.find(query))
@@ -80,33 +89,49 @@ class Loader:
 
     # -- populate --------------------------------------------------------------------------
 
-    async def populate(self, entities: Sequence[Any], tree: PopulateTree) -> None:
-        if not entities or not tree:
+    async def populate(self, entities: Sequence[Any], nodes: Sequence[PopulateNode]) -> None:
+        """Select-in loading: one query per relation and level, for all ``entities`` at once."""
+        if not entities or not nodes:
             return
         by_class: dict[type[Any], list[Any]] = {}
         for entity in entities:
             by_class.setdefault(type(entity), []).append(entity)
         for cls, group in by_class.items():
             meta = meta_of(cls)
-            for name, subtree in tree.items():
-                prop = meta.properties[name]
-                await self.load_relation(group, prop)
-                if subtree:
-                    await self.populate(_related(group, prop), subtree)
+            for node in nodes:
+                prop = meta.properties[node.prop.name]
+                await self.load_relation(group, prop, node=node)
+                if node.children:
+                    await self.populate(_related(group, prop), node.children)
 
     async def load_relation(
-        self, owners: Sequence[Any], prop: PropertyMetadata, *, refresh: bool = False
+        self,
+        owners: Sequence[Any],
+        prop: PropertyMetadata,
+        *,
+        refresh: bool = False,
+        node: PopulateNode | None = None,
     ) -> None:
-        """Load ``prop`` for every owner that has not loaded it yet: one query in all."""
+        """Load ``prop`` for every owner that has not loaded it yet: one query in all.
+
+        A collection is read again when it holds another view (``populate_where`` or
+        ``populate_order_by``) than ``node`` asks for."""
         unique = list({id(o): o for o in owners}.values())
         if prop.is_owning_to_one:
             await self._load_references(unique, prop)
         elif prop.relation is RelationKind.ONE_TO_ONE:
             await self._load_inverse_one(unique, prop)
         else:
-            pending = [o for o in unique if refresh or not o.__dict__[prop.name].initialized]
+            view = None if node is None else load_signature(node)
+            pending = [
+                o
+                for o in unique
+                if refresh
+                or not (collection := o.__dict__[prop.name]).initialized
+                or collection._view != view
+            ]
             if pending:
-                await self._load_collections(pending, prop)
+                await self._load_collections(pending, prop, node)
 
     async def _load_references(self, owners: list[Any], prop: PropertyMetadata) -> None:
         target = prop.target
@@ -133,45 +158,43 @@ class Loader:
         for owner in pending:
             owner.__dict__[prop.name] = by_owner.get(id(owner))
 
-    async def _load_collections(self, owners: list[Any], prop: PropertyMetadata) -> None:
+    async def _load_collections(
+        self, owners: list[Any], prop: PropertyMetadata, node: PopulateNode | None
+    ) -> None:
         target = prop.target
         assert target is not None
         owner_meta = prop.entity
         keys = [k for k in (entity_key(o, owner_meta) for o in owners) if k is not None]
         by_key = {entity_key(o, owner_meta): o for o in owners}
-        order_by = self._collection_order(prop)
+        order_by = node.order_by if node is not None else default_collection_order(prop)
+        where = node.where if node is not None else None
         grouped: dict[Key, list[Any]] = {key: [] for key in keys}
         if prop.relation is RelationKind.ONE_TO_MANY:
             fk = target.properties[prop.mapped_by or ""]
-            query = SelectQuery(target, Comparison(fk, Op.IN, tuple(keys)), order_by=order_by)
+            query = SelectQuery(
+                target, _both(Comparison(fk, Op.IN, tuple(keys)), where), order_by=order_by
+            )
             rows = await self.em._read(lambda connection: connection.find(query))
             for row in rows:
                 grouped.setdefault(tuple(row[fk.name]), []).append(self._hydrate(target, row))
         else:
-            query = SelectQuery(target, order_by=order_by, pivot=PivotJoin(prop, tuple(keys)))
+            query = SelectQuery(
+                target, where, order_by=order_by, pivot=PivotJoin(prop, tuple(keys))
+            )
             rows = await self.em._read(lambda connection: connection.find(query))
             for row in rows:
                 owner_key = tuple(row.pop("__owner__"))
                 grouped.setdefault(owner_key, []).append(self._hydrate(target, row))
+        view = None if node is None else load_signature(node)
         for key, items in grouped.items():
             owner = by_key.get(key)
             if owner is not None:
-                owner.__dict__[prop.name]._hydrate(items)
+                owner.__dict__[prop.name]._hydrate(items, view=view)
 
     def _hydrate(self, meta: EntityMetadata, row: dict[str, Any]) -> Any:
         entity = self.em._uow.hydrator.hydrate(meta, row)
         self.em._uow.register_managed(entity)
         return entity
-
-    @staticmethod
-    def _collection_order(prop: PropertyMetadata) -> tuple[Any, ...]:
-        target = prop.target
-        assert target is not None
-        if prop.order_by:
-            return parse_order_by(target, prop.order_by)
-        return parse_order_by(
-            target, {p.name: "asc" for p in target.primary_keys if p.relation is None}
-        )
 
     # -- collection entry points -----------------------------------------------------------
 
@@ -240,7 +263,7 @@ class Loader:
             condition = own if condition is None else And((own, condition))
         else:
             pivot = PivotJoin(prop, (key,))
-        order = parse_order_by(target, order_by) if order_by else self._collection_order(prop)
+        order = parse_order_by(target, order_by) if order_by else default_collection_order(prop)
         query = SelectQuery(
             target, condition, order_by=order, limit=limit, offset=offset, pivot=pivot
         )
@@ -248,6 +271,10 @@ class Loader:
         for row in rows:
             row.pop("__owner__", None)
         return [self._hydrate(target, row) for row in rows]
+
+
+def _both(condition: Condition, extra: Condition | None) -> Condition:
+    return condition if extra is None else And((condition, extra))
 
 
 def _related(entities: Sequence[Any], prop: PropertyMetadata) -> list[Any]:

@@ -88,6 +88,31 @@ class PivotJoin:
     owner_keys: tuple[tuple[Any, ...], ...]
 
 
+class LoadStrategy(enum.Enum):
+    """How ``populate`` loads relations (see docs/loading-strategies.md)."""
+
+    SELECT_IN = "select-in"  # one query per relation level, keys IN (...)
+    JOINED = "joined"  # one statement with LEFT JOINs
+    JSON_AGGREGATE = "json-aggregate"  # one statement, nested json_agg LATERAL subqueries
+
+
+@dataclass(frozen=True)
+class PopulateNode:
+    """A relation to load with its entities, and the relations to load below it.
+
+    For a collection, ``where`` filters the loaded items (``populate_where``) and
+    ``order_by`` is the order to load them in (``populate_order_by``, else the relation's
+    declared order, else the target's primary key); ``custom`` says ``where`` or
+    ``order_by`` came from the query, so the items may be a filtered view.
+    """
+
+    prop: PropertyMetadata
+    children: tuple[PopulateNode, ...] = ()
+    where: Condition | None = None
+    order_by: tuple[OrderItem, ...] = ()
+    custom: bool = False
+
+
 @dataclass(frozen=True)
 class SelectQuery:
     entity: EntityMetadata
@@ -100,6 +125,8 @@ class SelectQuery:
     lock_skip_locked: bool = False
     pivot: PivotJoin | None = None
     fields: tuple[PropertyMetadata, ...] = field(default=())
+    # Read by Connection.find_graph only: the relations to load in the same statement.
+    populate: tuple[PopulateNode, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -58,20 +58,14 @@ class MySqlRenderer(SqlRenderer):
 
     # -- ordering --------------------------------------------------------------------------
 
-    def _order(self, root: _Scope, item: OrderItem) -> list[Any]:
+    def order_terms(self, expression: ColumnElement[Any], item: OrderItem) -> list[Any]:
         """MySQL has no ``NULLS FIRST/LAST`` (NULL sorts first ascending, last descending):
         sort on ``x IS NULL`` before ``x``."""
+        term = super().order_terms(expression, dataclasses.replace(item, nulls_first=None))
         if item.nulls_first is None:
-            return super()._order(root, item)
-        terms = super()._order(root, dataclasses.replace(item, nulls_first=None))
-        *hops, last = item.path
-        scope = root.join(hops) if hops else root
-        ordered: list[Any] = []
-        for column, term in zip(last.columns, terms, strict=True):
-            is_null = sa.case((scope.column(column).is_(None), 1), else_=0)
-            ordered.append(is_null.desc() if item.nulls_first else is_null.asc())
-            ordered.append(term)
-        return ordered
+            return term
+        is_null = sa.case((expression.is_(None), 1), else_=0)
+        return [is_null.desc() if item.nulls_first else is_null.asc(), *term]
 
     # -- operators -------------------------------------------------------------------------
 

@@ -113,6 +113,7 @@ def platform_for(server: ServerInfo, *, returning: bool | None = None) -> Platfo
         # Unbuffered results (SSCursor); they block their connection until read, so
         # em.stream uses them only on a connection of its own (keyset batches in a transaction).
         server_side_cursors=True,
+        joined_loading=True,
     )
 
 

@@ -72,6 +72,8 @@ class PostgresDriver(SqlDriver):
         max_parameters=32_767,  # the wire protocol's limit on bind parameters
         concurrent_connections=True,
         server_side_cursors=True,
+        joined_loading=True,
+        json_aggregate_loading=True,
     )
 
     def __init__(self, url: PostgresUrl, options: PoolOptions | None = None) -> None:

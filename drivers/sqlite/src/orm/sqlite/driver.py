@@ -111,6 +111,7 @@ class SqliteDriver(SqlDriver):
         max_parameters=32_766,
         concurrent_connections=False,
         server_side_cursors=True,
+        joined_loading=True,
     )
     inline_foreign_keys = True
 

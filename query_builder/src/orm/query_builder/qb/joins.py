@@ -19,11 +19,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.collection import Collection
 from orm.core.errors import ValidationError
-from orm.core.metadata.model import ColumnInfo, EntityMetadata, PropertyMetadata, RelationKind
+from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
+from orm.query_builder.links import entity_reader, relation_link
 from orm.query_builder.qb.conditions import ConditionsBuild
 from orm.query_builder.qb.raw import IDENTIFIER, Raw
 from orm.query_builder.qb.scope import QbScope, check_alias
-from orm.query_builder.render import _Scope, pivot_columns, read_properties
+from orm.query_builder.render import pivot_columns
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
@@ -130,7 +131,7 @@ class JoinsBuild(ConditionsBuild):
                     pivot, to_pivot, isouter=outer
                 ).join(scope.from_clause, onclause, isouter=outer)
             else:
-                link = _link(parent, scope, prop)
+                link = relation_link(parent, scope, prop)
                 onclause = self._with_join_condition(link, join.condition, scope)
                 self.root.from_clause = self.root.from_clause.join(
                     scope.from_clause, onclause, isouter=outer
@@ -175,43 +176,8 @@ class JoinsBuild(ConditionsBuild):
                 readers.append((prop, start - slot.start, len(elements) - slot.start))
             slot.end = len(elements)
             key_ranges = [(s, e) for p, s, e in readers if p.primary]
-            slot.read = _entity_reader(readers, key_ranges, slot.start, slot.end, from_db)
+            slot.read = entity_reader(readers, key_ranges, slot.start, slot.end, from_db)
         return elements
-
-
-def _link(parent: _Scope, child: _Scope, prop: PropertyMetadata) -> ColumnElement[bool]:
-    """The ON clause joining ``child`` (the target of ``prop``) to ``parent``."""
-    target = prop.target
-    assert target is not None
-    if prop.is_owning_to_one:
-        pairs = zip(prop.columns, target.pk_columns, strict=True)
-        return sa.and_(*(parent.column(fk) == child.column(pk) for fk, pk in pairs))
-    if prop.relation is RelationKind.ONE_TO_ONE:
-        owning = prop.inverse
-        assert owning is not None
-        pairs = zip(owning.columns, parent.meta.pk_columns, strict=True)
-        return sa.and_(*(child.column(fk) == parent.column(pk) for fk, pk in pairs))
-    fk = target.properties[prop.mapped_by or ""]
-    pairs = zip(fk.columns, parent.meta.pk_columns, strict=True)
-    return sa.and_(*(child.column(f) == parent.column(pk) for f, pk in pairs))
-
-
-def _entity_reader(
-    readers: list[tuple[PropertyMetadata, int, int]],
-    key_ranges: list[tuple[int, int]],
-    start: int,
-    end: int,
-    from_db: Callable[[ColumnInfo, Any], Any],
-) -> Callable[[Sequence[Any]], dict[str, Any] | None]:
-    key_positions = [i for first, last in key_ranges for i in range(first, last)]
-
-    def read(row: Sequence[Any]) -> dict[str, Any] | None:
-        values = row[start:end]
-        if all(values[i] is None for i in key_positions):
-            return None  # no row on this side of a LEFT JOIN
-        return read_properties(readers, values, from_db)
-
-    return read
 
 
 def hydrate_entities(
