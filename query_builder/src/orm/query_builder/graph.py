@@ -92,7 +92,7 @@ def joined_select(
     rows, one per root entity in order."""
     page = root_page(renderer, query)
     columns: list[ColumnElement[Any]] = []
-    root_read = _reader(renderer, page.scope, page.properties, columns)
+    root_read = entity_columns(renderer, page.scope, page.properties, columns)
     joins = _Joins(renderer, page.scope.from_clause, columns, list(page.order))
     children = joins.attach(page.scope, query.populate)
     statement = sa.select(*columns).select_from(joins.from_clause).order_by(*joins.order)
@@ -148,15 +148,21 @@ class _Joins:
                 link = relation_link(parent, child, prop)
             onclause = link if extra is None else sa.and_(link, extra)
             self.from_clause = self.from_clause.outerjoin(child.from_clause, onclause)
-            read = _reader(renderer, child, target.persistent, self.columns)
+            read = entity_columns(renderer, child, target.persistent, self.columns)
             if prop.is_collection:
                 self.order.extend(child_order)
-                self.order.extend(child.column(c).asc() for c in target.pk_columns)
+                ordered = {item.path[0].name for item in node.order_by if len(item.path) == 1}
+                self.order.extend(
+                    child.column(c).asc()
+                    for key in target.primary_keys
+                    if key.name not in ordered
+                    for c in key.columns
+                )
             readers.append(NodeReader(prop, target, read, self.attach(child, node.children)))
         return readers
 
 
-def _reader(
+def entity_columns(
     renderer: SqlRenderer,
     scope: _Scope,
     properties: Sequence[PropertyMetadata],
@@ -227,7 +233,7 @@ def _merge(row: Row, children: Sequence[NodeReader], values: Sequence[Any], *, f
 def _to_lists(rows: Sequence[Row], children: Sequence[NodeReader]) -> None:
     for row in rows:
         for child in children:
-            value = row.get(child.prop.name)
+            value = row[child.prop.name]
             if child.prop.is_collection:
                 items = list(value.values())
                 row[child.prop.name] = items

@@ -97,7 +97,11 @@ class ValueConverter:
     def decimal_from_db(self, column: ColumnInfo, value: Any) -> decimal.Decimal:
         result = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
         if column.scale is not None:
-            result = result.quantize(decimal.Decimal(1).scaleb(-column.scale))
+            # Enough digits for the column (the default context's 28 would refuse NUMERIC(30)).
+            digits = max(28, column.precision or 0, len(result.as_tuple().digits) + column.scale)
+            result = result.quantize(
+                decimal.Decimal(1).scaleb(-column.scale), context=decimal.Context(prec=digits)
+            )
         return result
 
     def uuid_to_db(self, value: Any) -> Any:

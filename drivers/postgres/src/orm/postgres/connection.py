@@ -10,7 +10,9 @@ import asyncpg
 
 from orm.core.driver import Row, UpsertBatch
 from orm.core.errors import ConnectionError
+from orm.core.query.ast import LoadStrategy, SelectQuery
 from orm.postgres.errors import is_connection_error
+from orm.postgres.json_loading import json_select
 from orm.postgres.upsert import run_upsert
 from orm.query_builder import SqlConnection
 
@@ -147,6 +149,12 @@ class PostgresConnection(SqlConnection):
         return result
 
     # -- upsert ----------------------------------------------------------------------------
+
+    async def find_graph(self, query: SelectQuery, strategy: LoadStrategy) -> list[Row]:
+        if strategy is not LoadStrategy.JSON_AGGREGATE:
+            return await super().find_graph(query, strategy)
+        statement, fold = json_select(self.driver.renderer, query)
+        return fold(await self.fetch(statement, table=query.entity.table))
 
     async def upsert(self, batch: UpsertBatch) -> list[Row]:
         """INSERT ... ON CONFLICT DO UPDATE ... RETURNING; see :mod:`orm.postgres.upsert`."""
