@@ -373,3 +373,29 @@ async def test_add_select_inner_join_and_having_add_order_by(
         assert rows == [{"name": text, "echo": text}]
 
     await _for_each(sql_log, check)
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "select-in",
+        "joined",
+        pytest.param("json-aggregate", marks=pytest.mark.capability("json_aggregate_loading")),
+    ],
+)
+async def test_hostile_strings_in_populate_where_are_bound(
+    make_orm: MakeOrm, sql_log: StatementLog, strategy: str
+) -> None:
+    orm, em = await _setup(make_orm, sql_log)
+    for text in HOSTILE:
+        em = orm.em.fork()
+        sql_log.clear()
+        found = await em.find(
+            Author,
+            {"name": text},
+            populate=["books"],
+            populate_where={"books": {"title": text}},
+            strategy=strategy,
+        )
+        _assert_bound(sql_log, text)
+        assert [[b.title for b in a.books] for a in found] == [[text]]
