@@ -10,21 +10,20 @@ nested row per root (the shape ``Connection.find_graph`` returns).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from orm.core.loading.hydrator import row_key
-from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
+from orm.core.metadata.model import PropertyMetadata, RelationKind
 from orm.core.query.ast import PopulateNode, SelectQuery
-from orm.query_builder.links import entity_reader, relation_link
-from orm.query_builder.render import SqlRenderer, _Scope, pivot_columns
+from orm.query_builder.links import relation_link
+from orm.query_builder.render import SqlRenderer, _Scope, pivot_columns, properties_reader
 
 Row = dict[str, Any]
-ReadEntity = Callable[[Sequence[Any]], Row | None]
 
 
 @dataclass
@@ -75,14 +74,29 @@ def root_page(renderer: SqlRenderer, query: SelectQuery, *, name: str = "r") -> 
     return RootPage(scope, properties, order)
 
 
+@dataclass(frozen=True)
+class EntitySlice:
+    """One entity's columns in a joined row."""
+
+    # The raw key values (None when they are all NULL: no row on this side of a LEFT JOIN);
+    # cheap, so rows already seen are recognised without reading their other columns.
+    key: Callable[[Sequence[Any]], Hashable | None]
+    read: Callable[[Sequence[Any]], Row]
+
+
 @dataclass
 class NodeReader:
     """Where one populated relation's entity sits in a joined row, and the ones below it."""
 
     prop: PropertyMetadata
-    meta: EntityMetadata
-    read: ReadEntity
+    entity: EntitySlice
     children: list[NodeReader] = field(default_factory=list)
+    name: str = field(init=False)
+    is_collection: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.prop.name
+        self.is_collection = self.prop.is_collection
 
 
 def joined_select(
@@ -92,14 +106,13 @@ def joined_select(
     rows, one per root entity in order."""
     page = root_page(renderer, query)
     columns: list[ColumnElement[Any]] = []
-    root_read = entity_columns(renderer, page.scope, page.properties, columns)
+    root = entity_columns(renderer, page.scope, page.properties, columns)
     joins = _Joins(renderer, page.scope.from_clause, columns, list(page.order))
     children = joins.attach(page.scope, query.populate)
     statement = sa.select(*columns).select_from(joins.from_clause).order_by(*joins.order)
-    meta = query.entity
 
     def fold(rows: Sequence[Sequence[Any]]) -> list[Row]:
-        return assemble(rows, meta, root_read, children)
+        return assemble(rows, root, children)
 
     return statement, fold
 
@@ -148,7 +161,7 @@ class _Joins:
                 link = relation_link(parent, child, prop)
             onclause = link if extra is None else sa.and_(link, extra)
             self.from_clause = self.from_clause.outerjoin(child.from_clause, onclause)
-            read = entity_columns(renderer, child, target.persistent, self.columns)
+            entity = entity_columns(renderer, child, target.persistent, self.columns)
             if prop.is_collection:
                 self.order.extend(child_order)
                 ordered = {item.path[0].name for item in node.order_by if len(item.path) == 1}
@@ -158,7 +171,7 @@ class _Joins:
                     if key.name not in ordered
                     for c in key.columns
                 )
-            readers.append(NodeReader(prop, target, read, self.attach(child, node.children)))
+            readers.append(NodeReader(prop, entity, self.attach(child, node.children)))
         return readers
 
 
@@ -167,35 +180,38 @@ def entity_columns(
     scope: _Scope,
     properties: Sequence[PropertyMetadata],
     columns: list[ColumnElement[Any]],
-) -> ReadEntity:
-    """Select ``properties`` of ``scope`` into ``columns``; return the reader of that slice."""
-    start = len(columns)
+) -> EntitySlice:
+    """Select ``properties`` of ``scope`` into ``columns``; return how to read that slice."""
     slices: list[tuple[PropertyMetadata, int, int]] = []
     for prop in properties:
         first = len(columns)
         columns.extend(scope.column(c) for c in prop.columns)
-        slices.append((prop, first - start, len(columns) - start))
-    keys = [(s, e) for p, s, e in slices if p.primary]
-    return entity_reader(slices, keys, start, len(columns), renderer.values.from_db)
+        slices.append((prop, first, len(columns)))
+    positions = [i for p, first, end in slices if p.primary for i in range(first, end)]
+    get = operator.itemgetter(*positions)  # one value for one column, else a tuple
+
+    def key(row: Sequence[Any]) -> Hashable | None:
+        found = get(row)
+        if len(positions) == 1:
+            return found  # type: ignore[no-any-return]
+        return None if all(part is None for part in found) else found
+
+    return EntitySlice(key, properties_reader(slices, renderer.values))
 
 
 def assemble(
-    rows: Sequence[Sequence[Any]],
-    meta: EntityMetadata,
-    read_root: ReadEntity,
-    children: Sequence[NodeReader],
+    rows: Sequence[Sequence[Any]], root: EntitySlice, children: Sequence[NodeReader]
 ) -> list[Row]:
     """Fold joined rows into one nested row per root, in first-seen order: a to-one
     relation's value becomes its target's row (or None), a collection's a list of rows."""
-    roots: dict[tuple[Any, ...], Row] = {}
+    roots: dict[Hashable, Row] = {}
     for values in rows:
-        data = read_root(values)
-        assert data is not None
-        key = row_key(meta, data)
+        key = root.key(values)
+        assert key is not None
         row = roots.get(key)
         if row is None:
-            roots[key] = data
-            _merge(data, children, values, fresh=True)
+            row = roots[key] = root.read(values)
+            _merge(row, children, values, fresh=True)
         else:
             _merge(row, children, values, fresh=False)
     result = list(roots.values())
@@ -205,24 +221,23 @@ def assemble(
 
 def _merge(row: Row, children: Sequence[NodeReader], values: Sequence[Any], *, fresh: bool) -> None:
     for child in children:
-        name = child.prop.name
-        if child.prop.is_collection:
+        name = child.name
+        if child.is_collection:
             if fresh:
                 row[name] = {}
-            data = child.read(values)
-            if data is None:
+            key = child.entity.key(values)
+            if key is None:
                 continue
-            items: dict[tuple[Any, ...], Row] = row[name]
-            key = row_key(child.meta, data)
+            items: dict[Hashable, Row] = row[name]
             item = items.get(key)
             if item is None:
-                items[key] = data
-                _merge(data, child.children, values, fresh=True)
+                item = items[key] = child.entity.read(values)
+                _merge(item, child.children, values, fresh=True)
             else:
                 _merge(item, child.children, values, fresh=False)
         elif fresh:
             # A to-one target is the same on every joined row of its parent.
-            data = child.read(values)
+            data = None if child.entity.key(values) is None else child.entity.read(values)
             row[name] = data
             if data is not None:
                 _merge(data, child.children, values, fresh=True)

@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from orm.core.metadata.model import ColumnInfo, PropertyMetadata, RelationKind
-from orm.query_builder.render import _Scope, read_properties
+from orm.core.metadata.model import PropertyMetadata, RelationKind
+from orm.query_builder.render import _Scope, properties_reader
+from orm.query_builder.values import ValueConverter
 
 
 def relation_link(parent: _Scope, child: _Scope, prop: PropertyMetadata) -> ColumnElement[bool]:
@@ -36,16 +37,17 @@ def entity_reader(
     key_ranges: list[tuple[int, int]],
     start: int,
     end: int,
-    from_db: Callable[[ColumnInfo, Any], Any],
+    values: ValueConverter,
 ) -> Callable[[Sequence[Any]], dict[str, Any] | None]:
     """Reads one entity's columns ``row[start:end]``: None when its key columns are all NULL
     (no row on this side of a LEFT JOIN)."""
+    read_properties = properties_reader(readers, values)
     key_positions = [i for first, last in key_ranges for i in range(first, last)]
 
     def read(row: Sequence[Any]) -> dict[str, Any] | None:
-        values = row[start:end]
-        if all(values[i] is None for i in key_positions):
+        own = row[start:end]
+        if all(own[i] is None for i in key_positions):
             return None  # no row on this side of a LEFT JOIN
-        return read_properties(readers, values, from_db)
+        return read_properties(own)
 
     return read

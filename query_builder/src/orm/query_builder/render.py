@@ -143,9 +143,10 @@ class SqlRenderer:
                 of=root.alias,
             )
         from_db = self.values.from_db
+        read_row = properties_reader(readers, self.values)
 
         def read(row: Sequence[Any]) -> dict[str, Any]:
-            result = read_properties(readers, row, from_db)
+            result = read_row(row)
             if owner_slice is not None:
                 values = row[owner_slice[0] : owner_slice[1]]
                 result["__owner__"] = tuple(
@@ -490,25 +491,38 @@ class SqlRenderer:
 # -- shared with the query builder (orm.query_builder.qb) ------------------------------------
 
 
-def read_properties(
-    readers: Sequence[tuple[PropertyMetadata, int, int]],
-    values: Sequence[Any],
-    from_db: Callable[[ColumnInfo, Any], Any],
-) -> dict[str, Any]:
-    """``{property: value}`` from a row (or a slice of one): each property reads
-    ``values[start:end]``; a relation's key is a tuple, or None when every part is NULL."""
-    result: dict[str, Any] = {}
+def properties_reader(
+    readers: Sequence[tuple[PropertyMetadata, int, int]], values: ValueConverter
+) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A function reading ``{property: value}`` from a row (or a slice of one): each property
+    reads ``row[start:end]``; a relation's key is a tuple, or None when every part is NULL.
+    The per-column conversions are looked up once, here, not per row."""
+    scalars: list[tuple[str, int, Callable[[Any], Any] | None]] = []
+    relations: list[tuple[str, int, int, list[Callable[[Any], Any] | None]]] = []
     for prop, start, end in readers:
         if prop.relation is None:
-            result[prop.name] = from_db(prop.columns[0], values[start])
+            scalars.append((prop.name, start, values.from_db_function(prop.columns[0])))
         else:
-            parts = values[start:end]
-            result[prop.name] = (
-                None
-                if all(p is None for p in parts)
-                else tuple(from_db(c, v) for c, v in zip(prop.columns, parts, strict=True))
-            )
-    return result
+            functions = [values.from_db_function(c) for c in prop.columns]
+            relations.append((prop.name, start, end, functions))
+
+    def read(row: Sequence[Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for name, index, function in scalars:
+            value = row[index]
+            result[name] = value if function is None or value is None else function(value)
+        for name, start, end, functions in relations:
+            parts = row[start:end]
+            if all(part is None for part in parts):
+                result[name] = None
+            else:
+                result[name] = tuple(
+                    part if f is None or part is None else f(part)
+                    for f, part in zip(functions, parts, strict=True)
+                )
+        return result
+
+    return read
 
 
 def pivot_columns(prop: PropertyMetadata) -> tuple[str, list[str], list[str]]:

@@ -29,6 +29,18 @@ class ValueConverter:
         convert = self.to_db
         return lambda value: convert(column, value)
 
+    # Kinds the database library already returns as the Python value (no from_db call).
+    identity_from_db_kinds: frozenset[ScalarKind] = frozenset(
+        {ScalarKind.INTEGER, ScalarKind.STRING}
+    )
+
+    def from_db_function(self, column: ColumnInfo) -> Callable[[Any], Any] | None:
+        """A converter for one column's non-NULL values, or None when they are used as read."""
+        if column.kind in self.identity_from_db_kinds:
+            return None
+        convert = self.from_db
+        return lambda value: convert(column, value)
+
     def to_db(self, column: ColumnInfo, value: Any) -> Any:
         if value is None:
             return None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
 from orm.core.keys import Key
-from orm.core.metadata.model import EntityMetadata, PropertyMetadata, ScalarKind
+from orm.core.metadata.model import EntityMetadata, ScalarKind
 from orm.core.state import STATE_KEY, EntityState, Status
 from orm.core.unit_of_work.snapshot import take_snapshot
 
@@ -33,10 +33,29 @@ def row_key(meta: EntityMetadata, row: dict[str, Any]) -> Key:
 class Hydrator:
     """Creates and fills entities for one Unit of Work."""
 
-    __slots__ = ("_uow",)
+    __slots__ = ("_steps", "_uow")
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
+        self._steps: dict[int, tuple[EntityMetadata, list[_FillStep]]] = {}
+
+    def _fill_steps(self, meta: EntityMetadata) -> list[_FillStep]:
+        """Per property: its name, its target for a to-one relation, and the inverse
+        OneToOne a unique foreign key also sets; worked out once per entity class."""
+        cached = self._steps.get(id(meta))
+        if cached is not None and cached[0] is meta:
+            return cached[1]
+        steps: list[_FillStep] = []
+        for prop in meta.persistent:
+            inverse = prop.inverse
+            sets_inverse = (
+                inverse.name
+                if prop.is_owning_to_one and inverse is not None and not inverse.is_collection
+                else None
+            )
+            steps.append((prop.name, prop.target, prop.path, sets_inverse))
+        self._steps[id(meta)] = (meta, steps)
+        return steps
 
     def _new_instance(self, meta: EntityMetadata, *, initialized: bool) -> Any:
         entity = object.__new__(meta.cls)
@@ -100,24 +119,21 @@ class Hydrator:
     ) -> None:
         d = entity.__dict__
         snapshot: dict[str, Any] = {}
-        for prop in meta.persistent:
-            if prop.name not in row:
+        reference = self.reference
+        for name, target, path, sets_inverse in self._fill_steps(meta):
+            if name not in row:
                 continue
-            value = self._value(prop, row[prop.name])
-            if overwrite or prop.name not in d:
-                d[prop.name] = value
-            snapshot[prop.name] = value
-            inverse = prop.inverse
-            if (
-                value is not None
-                and prop.is_owning_to_one
-                and inverse is not None
-                and not inverse.is_collection
-            ):
-                # A unique foreign key also tells the inverse OneToOne its value.
-                value.__dict__.setdefault(inverse.name, entity)
+            value = row[name]
+            if target is not None and value is not None:
+                value = reference(target, tuple(value), hint=path)
+                if sets_inverse is not None:
+                    # A unique foreign key also tells the inverse OneToOne its value.
+                    value.__dict__.setdefault(sets_inverse, entity)
+            if overwrite or name not in d:
+                d[name] = value
+            snapshot[name] = value
         state: EntityState = d[STATE_KEY]
-        fresh = take_snapshot_from(snapshot, meta)
+        fresh = take_snapshot_from(snapshot, meta) if meta.has_mutable else snapshot
         if overwrite or state.snapshot is None:
             state.snapshot = fresh
             read = set(fresh)
@@ -127,10 +143,9 @@ class Hydrator:
             read = set(fresh) | set(previous)
         state.loaded = None if len(read) >= len(meta.persistent) else frozenset(read)
 
-    def _value(self, prop: PropertyMetadata, raw: Any) -> Any:
-        if prop.target is None or raw is None:
-            return raw
-        return self.reference(prop.target, tuple(raw), hint=prop.path)
+
+# (property name, target of a to-one relation, "Class.property", inverse OneToOne to set)
+_FillStep = tuple[str, EntityMetadata | None, str, str | None]
 
 
 def take_snapshot_from(values: dict[str, Any], meta: EntityMetadata) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def json_select(
     """The statement for ``query`` and the function turning its rows into nested rows."""
     page = root_page(renderer, query)
     columns: list[ColumnElement[Any]] = []
-    read_root = entity_columns(renderer, page.scope, page.properties, columns)
+    read_root = entity_columns(renderer, page.scope, page.properties, columns).read
     from_clause: sa.FromClause = page.scope.from_clause
     nested: list[tuple[str, Decode]] = []
     for node in query.populate:
@@ -53,7 +53,6 @@ def json_select(
         result = []
         for values in rows:
             row = read_root(values)
-            assert row is not None
             for offset, (name, decode) in enumerate(nested):
                 row[name] = decode(_parsed(values[width + offset]))
             result.append(row)

@@ -163,7 +163,7 @@ class JoinsBuild(ConditionsBuild):
 
     def slot_columns(self, slots: Sequence[EntitySlot]) -> list[ColumnElement[Any]]:
         elements: list[ColumnElement[Any]] = []
-        from_db = self.renderer.values.from_db
+        values = self.renderer.values
         for slot in slots:
             scope = self.scopes[slot.alias]
             slot.start = len(elements)
@@ -176,7 +176,7 @@ class JoinsBuild(ConditionsBuild):
                 readers.append((prop, start - slot.start, len(elements) - slot.start))
             slot.end = len(elements)
             key_ranges = [(s, e) for p, s, e in readers if p.primary]
-            slot.read = entity_reader(readers, key_ranges, slot.start, slot.end, from_db)
+            slot.read = entity_reader(readers, key_ranges, slot.start, slot.end, values)
         return elements
 
 
