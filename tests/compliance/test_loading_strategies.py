@@ -15,7 +15,18 @@ from orm.core import ORM, EntityStateError, LoadStrategy, NotLoadedError, Valida
 
 from ..conftest import StatementLog
 from .conftest import MakeOrm
-from .models import LIBRARY, Author, Book, Category, Profile, Publisher, Tag
+from .models import (
+    LIBRARY,
+    Author,
+    Book,
+    Category,
+    Course,
+    Enrollment,
+    Profile,
+    Publisher,
+    Student,
+    Tag,
+)
 
 ONE_STATEMENT = [
     "joined",
@@ -62,6 +73,7 @@ def _shape(authors: list[Author]) -> list[Any]:
     ]
 
 
+# Three levels (authors -> books -> tags), plus a to-one and an inverse one-to-one.
 PATHS = ["books.tags", "books.publisher", "profile"]
 
 
@@ -286,3 +298,37 @@ async def test_unpopulated_relations_stay_unloaded(make_orm: MakeOrm) -> None:
     books = await em.find(Book, {"title": "Ann one"}, populate=["tags"], strategy="joined")
     with pytest.raises(NotLoadedError):
         _ = books[0].author.name
+
+
+@pytest.mark.parametrize("strategy", ONE_STATEMENT)
+async def test_composite_keys_made_of_relations(
+    make_orm: MakeOrm, sql_log: StatementLog, strategy: str
+) -> None:
+    orm = await make_orm([Student, Course, Enrollment])
+    em = orm.em.fork()
+    ada, bob = Student(name="Ada"), Student(name="Bob")
+    maths = Course(title="Maths")
+    em.persist(
+        [
+            Enrollment(student=ada, course=maths, year=2024, grade="A"),
+            Enrollment(student=ada, course=maths, year=2025),
+            Enrollment(student=bob, course=maths, year=2025, grade="B"),
+        ]
+    )
+    await em.flush()
+    em = orm.em.fork()
+    sql_log.clear()
+    found = await em.find(
+        Enrollment,
+        {"course": {"title": "Maths"}},
+        populate=["student", "course"],
+        order_by={"student": {"name": "desc"}, "year": "asc"},
+        limit=2,
+        strategy=strategy,
+    )
+    assert len(sql_log.statements) == 1
+    assert [(e.student.name, e.course.title, e.year, e.grade) for e in found] == [
+        ("Bob", "Maths", 2025, "B"),
+        ("Ada", "Maths", 2024, "A"),
+    ]
+    assert found[0].course is found[1].course
