@@ -25,7 +25,7 @@ from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata
 
 if TYPE_CHECKING:
-    from orm.core.entity_manager import EntityManager
+    from orm.core.reads import ReadScope
 
 T = TypeVar("T")
 _SIGNATURE_BYTES = 16
@@ -171,7 +171,7 @@ def _after(
 
 
 async def find_by_cursor(
-    em: EntityManager,
+    em: ReadScope,
     meta: EntityMetadata,
     where: Any,
     *,

@@ -44,13 +44,13 @@ from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 from orm.core.unit_of_work.snapshot import changed_properties
 
 if TYPE_CHECKING:
-    from orm.core.entity_manager import EntityManager
+    from orm.core.reads import ReadScope
     from orm.core.transactions import _Transaction
     from orm.core.unit_of_work.uow import UnitOfWork
 
 
 def open_stream(
-    em: EntityManager,
+    em: ReadScope,
     entity: type[Any],
     where: Any,
     *,
@@ -73,7 +73,7 @@ def open_stream(
 
 
 async def _entities(
-    em: EntityManager, query: SelectQuery, batch_size: int, tree: tuple[PopulateNode, ...]
+    em: ReadScope, query: SelectQuery, batch_size: int, tree: tuple[PopulateNode, ...]
 ) -> AsyncGenerator[Any, None]:
     uow = em._uow
     meta = query.entity
@@ -102,7 +102,7 @@ async def _entities(
 # -- where the rows come from --------------------------------------------------------------
 
 
-def holds_cursor(em: EntityManager) -> bool:
+def holds_cursor(em: ReadScope) -> bool:
     """Whether a stream outside a transaction keeps a pooled connection with an open cursor."""
     driver = em.orm.driver
     platform = driver.platform
@@ -115,7 +115,7 @@ def holds_cursor(em: EntityManager) -> bool:
 
 
 async def _row_batches(
-    em: EntityManager, query: SelectQuery, batch_size: int
+    em: ReadScope, query: SelectQuery, batch_size: int
 ) -> AsyncGenerator[list[Row], None]:
     tx = em._tx
     if tx is not None:
@@ -142,7 +142,7 @@ async def _row_batches(
 
 
 async def _on_transaction(
-    em: EntityManager, tx: _Transaction, query: SelectQuery, batch_size: int
+    em: ReadScope, tx: _Transaction, query: SelectQuery, batch_size: int
 ) -> AsyncGenerator[list[Row], None]:
     """Batches on the transaction's connection, holding its lock only while fetching."""
     cursor = tx.connection.stream(query, batch_size)
