@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from orm.core.orm import ORM
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 class EntityManager(ReadScope):
