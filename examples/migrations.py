@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from orm.core import ORM, Config, PrimaryKey, Property, entity
+from orm.core import ORM, Config, Index, PrimaryKey, Property, entity
 from orm.migrations import Migrator, Progress
 
 
@@ -29,7 +29,7 @@ def first_version() -> list[type[Any]]:
 
 
 def second_version() -> list[type[Any]]:
-    @entity
+    @entity(indexes=[Index("name", "email")])  # a multi-column index
     class Author:
         id: int = PrimaryKey()
         name: str = Property(length=100)

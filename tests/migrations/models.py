@@ -7,7 +7,17 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from orm.core import Collection, ManyToMany, ManyToOne, OneToMany, PrimaryKey, Property, entity
+from orm.core import (
+    Collection,
+    Index,
+    ManyToMany,
+    ManyToOne,
+    OneToMany,
+    PrimaryKey,
+    Property,
+    Unique,
+    entity,
+)
 
 
 class Status(enum.Enum):
@@ -88,3 +98,68 @@ def with_server_defaults() -> list[type[Any]]:
         amount: Decimal = Property(precision=8, scale=2, server_default="0.50")
 
     return [Setting]
+
+
+def without_table_indexes() -> list[type[Any]]:
+    """The starting point of the table-level index tests: no multi-column index yet."""
+
+    @entity
+    class Writer:
+        id: int = PrimaryKey()
+        first_name: str = Property(length=50)
+        last_name: str = Property(length=50)
+        email: str = Property(length=100)
+
+    @entity
+    class Novel:
+        id: int = PrimaryKey()
+        title: str = Property(length=100)
+        year: int
+        writer: Writer = ManyToOne(Writer)
+
+    return [Writer, Novel]
+
+
+def with_table_indexes() -> list[type[Any]]:
+    """``without_table_indexes`` plus table-level indexes and unique constraints, one of them
+    over a ManyToOne, one with a name of its own."""
+
+    @entity(indexes=[Index("last_name", "first_name"), Index("email", name="ix_writer_mail")])
+    class Writer:
+        id: int = PrimaryKey()
+        first_name: str = Property(length=50)
+        last_name: str = Property(length=50)
+        email: str = Property(length=100)
+
+    @entity(
+        indexes=[Index("year", "title")],
+        uniques=[Unique("writer", "title", name="uq_novel_by_writer"), Unique("title", "year")],
+    )
+    class Novel:
+        id: int = PrimaryKey()
+        title: str = Property(length=100)
+        year: int
+        writer: Writer = ManyToOne(Writer)
+
+    return [Writer, Novel]
+
+
+def with_key_part_index(declared: bool = True) -> list[type[Any]]:
+    """An index declared on a ManyToOne that is part of a composite primary key (or, with
+    ``declared=False``, none: MySQL/MariaDB then make one of their own for the foreign key)."""
+
+    @entity
+    class Shelf:
+        id: int = PrimaryKey()
+
+    @entity
+    class Volume:
+        id: int = PrimaryKey()
+
+    @entity(indexes=[Index("volume")] if declared else [])
+    class Placement:
+        shelf: Shelf = ManyToOne(Shelf, primary=True)
+        volume: Volume = ManyToOne(Volume, primary=True)
+        position: int = 0
+
+    return [Shelf, Volume, Placement]

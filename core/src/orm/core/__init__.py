@@ -46,6 +46,7 @@ from orm.core.metadata.fields import (
     PrimaryKey,
     Property,
 )
+from orm.core.metadata.indexes import Index, Unique
 from orm.core.metadata.model import (
     Cascade,
     EntityMetadata,
@@ -80,6 +81,7 @@ __all__ = [
     "EntityStateError",
     "ExecuteResult",
     "ForeignKeyViolation",
+    "Index",
     "InsertBatch",
     "IsolationLevel",
     "LoadStrategy",
@@ -105,6 +107,7 @@ __all__ = [
     "RelationKind",
     "ScalarKind",
     "SchemaManager",
+    "Unique",
     "UniqueConstraintViolation",
     "UpdateBatch",
     "UpsertBatch",

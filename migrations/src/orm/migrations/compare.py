@@ -8,8 +8,7 @@ Registered as the alembic plugin ``orm.migrations.structure`` and used instead o
   the server adds for a foreign key is not reported as extra;
 * foreign keys match by columns, target and ``ON DELETE``/``ON UPDATE`` (``NO ACTION`` and
   ``RESTRICT`` count as the default);
-* primary keys match by their columns; an index on the columns of a foreign key that is part of
-  the primary key (``ManyToOne(primary=True)``) is not compared, as entities cannot declare one;
+* primary keys match by their columns;
 * CHECK constraints that orm creates (named ``ck_<table>_...``, e.g. for enums) match by name
   and by the quoted values they list, so changing an enum's values is a change;
 * nullability as alembic does it.
@@ -74,20 +73,6 @@ def _foreign_key_columns(table: sa.Table) -> set[tuple[str, ...]]:
     return {tuple(fk.column_keys) for fk in table.foreign_key_constraints}
 
 
-def _key_part_foreign_keys(*tables: sa.Table) -> set[tuple[str, ...]]:
-    """Columns of foreign keys that are part of the primary key (``ManyToOne(primary=True)``).
-
-    Entities cannot declare an index on them, so such indexes are not compared.
-    """
-    found: set[tuple[str, ...]] = set()
-    for table in tables:
-        key = {c.name for c in table.primary_key.columns}
-        for fk in table.foreign_key_constraints:
-            if set(fk.column_keys) <= key:
-                found.add(tuple(fk.column_keys))
-    return found
-
-
 def _add(element: Any) -> ops.MigrateOperation:
     if isinstance(element, sa.Index):
         return ops.CreateIndexOp.from_index(element)
@@ -113,18 +98,17 @@ def compare_indexes(
     wanted_unique, have_unique = _uniques(metadata_table), _uniques(conn_table)
     wanted_plain, have_plain = _plain_indexes(metadata_table), _plain_indexes(conn_table)
     required = _foreign_key_columns(conn_table) if _is_mysql(context) else set()
-    ignored = _key_part_foreign_keys(conn_table, metadata_table)
     for key, element in have_unique.items():
         if key not in wanted_unique:
             modify_ops.ops.append(_drop(element))
     for key, index in have_plain.items():
-        if key not in wanted_plain and key not in required and key not in ignored:
+        if key not in wanted_plain and key not in required:
             modify_ops.ops.append(_drop(index))
     for key, element in wanted_unique.items():
         if key not in have_unique:
             modify_ops.ops.append(_add(element))
     for key, index in wanted_plain.items():
-        if key not in have_plain and key not in ignored:
+        if key not in have_plain:
             modify_ops.ops.append(_add(index))
     return CONTINUE
 

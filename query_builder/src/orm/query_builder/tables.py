@@ -153,6 +153,9 @@ def _entity_table(metadata: sa.MetaData, meta: EntityMetadata, types: TypeMapper
             extras.append(sa.UniqueConstraint(*names))
         elif prop.index:
             extras.append(sa.Index(None, *names))
+    # Table-level declarations carry their resolved names (the naming strategy's or explicit).
+    extras += [sa.UniqueConstraint(*u.columns, name=u.name) for u in meta.uniques]
+    extras += [sa.Index(i.name, *i.columns) for i in meta.indexes]
     return sa.Table(meta.table, metadata, *columns, *extras)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from orm.core.errors import MetadataError
 from orm.core.metadata.entity import FIELDS_KEY, OPTIONS_KEY
 from orm.core.metadata.fields import FieldSpec
+from orm.core.metadata.indexes import check_index_names, resolve_table_indexes
 from orm.core.metadata.model import (
     ColumnInfo,
     EntityMetadata,
@@ -83,6 +84,9 @@ def discover(
         meta.persistent = [p for p in meta.properties.values() if p.is_persistent]
         meta.collections = [p for p in meta.properties.values() if p.is_collection]
         meta.has_mutable = any(p.kind is ScalarKind.JSON for p in meta.properties.values())
+        options = meta.cls.__dict__[OPTIONS_KEY]
+        resolve_table_indexes(meta, options.get("indexes"), options.get("uniques"), naming)
+    check_index_names(metas.values())
     for cls, meta in metas.items():
         setattr(cls, META_KEY, meta)
     return metas

@@ -11,7 +11,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, dataclass_transform, overload
 
 from orm.core.errors import NotLoadedError
@@ -24,6 +24,7 @@ from orm.core.metadata.fields import (
     PrimaryKey,
     Property,
 )
+from orm.core.metadata.indexes import Index, Unique
 from orm.core.metadata.model import RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status
 
@@ -310,7 +311,13 @@ def _entity_repr(self: Any) -> str:
     return f"{type(self).__name__}({', '.join(shown)})"
 
 
-def _decorate(cls: type[T], table: str | None, repository: type[Any] | None) -> type[T]:
+def _decorate(
+    cls: type[T],
+    table: str | None,
+    repository: type[Any] | None,
+    indexes: Sequence[Index] | None,
+    uniques: Sequence[Unique] | None,
+) -> type[T]:
     annotations: dict[str, Any] = dict(inspect.get_annotations(cls))
     fields: dict[str, FieldSpec] = {}
     for name, annotation in annotations.items():
@@ -333,9 +340,14 @@ def _decorate(cls: type[T], table: str | None, repository: type[Any] | None) -> 
             descriptor = ScalarDescriptor(name)
         setattr(cls, name, descriptor)
     setattr(cls, FIELDS_KEY, fields)
-    setattr(
-        cls, OPTIONS_KEY, {"table": table, "repository": repository, "annotations": annotations}
-    )
+    options = {
+        "table": table,
+        "repository": repository,
+        "annotations": annotations,
+        "indexes": indexes,
+        "uniques": uniques,
+    }
+    setattr(cls, OPTIONS_KEY, options)
     plan = _defaults_plan(fields, annotations)
     cls.__init__ = _make_init(cls, plan, fields)  # type: ignore[method-assign]
     if "__repr__" not in cls.__dict__:
@@ -349,7 +361,11 @@ def entity(cls: type[T], /) -> type[T]: ...
 
 @overload
 def entity(
-    *, table: str | None = None, repository: type[Any] | None = None
+    *,
+    table: str | None = None,
+    repository: type[Any] | None = None,
+    indexes: Sequence[Index] | None = None,
+    uniques: Sequence[Unique] | None = None,
 ) -> Callable[[type[T]], type[T]]: ...
 
 
@@ -363,16 +379,20 @@ def entity(
     *,
     table: str | None = None,
     repository: type[Any] | None = None,
+    indexes: Sequence[Index] | None = None,
+    uniques: Sequence[Unique] | None = None,
 ) -> type[T] | Callable[[type[T]], type[T]]:
     """Declare an entity class. Annotations are the columns; see the docs for the options.
 
     ``table`` overrides the naming strategy; ``repository`` is the class returned by
-    ``em.get_repository(Entity)`` (a subclass of :class:`EntityRepository`).
+    ``em.get_repository(Entity)`` (a subclass of :class:`EntityRepository`); ``indexes`` and
+    ``uniques`` declare table-level (multi-column) indexes and unique constraints:
+    ``indexes=[Index("last_name", "first_name")], uniques=[Unique("author", "title")]``.
     """
     if cls is not None:
-        return _decorate(cls, table, repository)
+        return _decorate(cls, table, repository, indexes, uniques)
 
     def decorator(inner: type[T]) -> type[T]:
-        return _decorate(inner, table, repository)
+        return _decorate(inner, table, repository, indexes, uniques)
 
     return decorator

@@ -143,6 +143,16 @@ class PropertyMetadata:
         return f"<PropertyMetadata {self.path}>"
 
 
+@dataclass(frozen=True)
+class IndexMetadata:
+    """A table-level index or unique constraint (``@entity(indexes=, uniques=)``), resolved."""
+
+    name: str
+    columns: tuple[str, ...]
+    properties: tuple[str, ...]  # as declared; a ManyToOne stands for its foreign-key columns
+    unique: bool = False
+
+
 @dataclass(eq=False)
 class EntityMetadata:
     """Everything orm knows about one entity class."""
@@ -153,6 +163,9 @@ class EntityMetadata:
     properties: dict[str, PropertyMetadata] = field(default_factory=dict)
     primary_keys: list[PropertyMetadata] = field(default_factory=list)
     repository: type[EntityRepository[Any]] | None = None
+    # Table-level (possibly multi-column) indexes and unique constraints.
+    indexes: list[IndexMetadata] = field(default_factory=list)
+    uniques: list[IndexMetadata] = field(default_factory=list)
     # Filled in by discovery for speed of the hot paths.
     persistent: list[PropertyMetadata] = field(default_factory=list)
     collections: list[PropertyMetadata] = field(default_factory=list)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from orm.migrations.errors import MigrationError
 from orm.migrations.generator.model import EntityBuilder
-from orm.migrations.generator.reader import read_tables
+from orm.migrations.generator.reader import OnTable, read_tables
 from orm.migrations.generator.source import render_package
 from orm.migrations.reflection import run_reflected
 from orm.query_builder import SqlDriver
@@ -28,11 +28,15 @@ async def generate_entities(
     schema: str | None = None,
     tables: Sequence[str] | None = None,
     exclude: Sequence[str] = ("orm_migrations", "orm_migrations_lock"),
+    on_table: OnTable | None = None,
 ) -> dict[str, str]:
-    """The generated package as ``{file name: source}`` (the driver need not be connected)."""
+    """The generated package as ``{file name: source}`` (the driver need not be connected).
+
+    ``on_table(name, position, total)`` is called as each table has been read (progress).
+    """
 
     def build(connection: sa.Connection) -> dict[str, str]:
-        found = read_tables(connection, schema, tables, set(exclude))
+        found = read_tables(connection, schema, tables, set(exclude), on_table)
         if not found:
             raise MigrationError(
                 "the database has no tables to generate entities from"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from orm.core.metadata.model import ColumnInfo, ScalarKind
 from orm.core.metadata.naming import NamingStrategy, snake_case
 from orm.migrations.generator import naming
-from orm.migrations.generator.reader import ColumnSpec, ForeignKeySpec, TableSpec
+from orm.migrations.generator.reader import ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec
 from orm.migrations.normalize import type_text
 from orm.query_builder import TypeMapper
 from orm.query_builder.tables import DEFAULT_STRING_LENGTH
@@ -47,6 +47,19 @@ class EnumSpec:
 
 
 @dataclass
+class TableIndexSpec:
+    """An ``Index(...)`` or ``Unique(...)`` of the ``@entity`` decorator."""
+
+    kind: str  # "Index" or "Unique"
+    properties: list[str]
+    name: str | None = None  # only when the naming strategy would give another name
+
+    def arguments(self) -> list[str]:
+        shown = [_literal(p) for p in self.properties]
+        return [*shown, f"name={_literal(self.name)}"] if self.name is not None else shown
+
+
+@dataclass
 class EntitySpec:
     class_name: str
     table: str
@@ -57,6 +70,12 @@ class EntitySpec:
     core: set[str] = field(default_factory=set)  # names imported from orm.core
     notes: list[str] = field(default_factory=list)
     enums: list[EnumSpec] = field(default_factory=list)
+    indexes: list[TableIndexSpec] = field(default_factory=list)
+    uniques: list[TableIndexSpec] = field(default_factory=list)
+    # column name -> the property that maps it (a relation for its foreign-key column)
+    column_properties: dict[str, str] = field(default_factory=dict)
+    # (unique, columns) of the indexes and unique constraints the properties declare
+    declared: set[tuple[bool, tuple[str, ...]]] = field(default_factory=set)
 
     @property
     def module(self) -> str:
@@ -168,13 +187,49 @@ class EntityBuilder:
                         else "orm relations point at a single-column primary key"
                     )
                 )
-        for columns, unique in table.indexes:
-            if len(columns) > 1 and list(columns) != table.primary_key:
-                kind = "unique constraint" if unique else "index"
-                entity.notes.append(
-                    f"{kind} on ({', '.join(columns)}) cannot be declared on an entity; keep it "
-                    f"in a migration"
+        self._table_indexes(table, entity)
+
+    # -- table-level indexes and unique constraints ----------------------------------------
+
+    def _table_indexes(self, table: TableSpec, entity: EntitySpec) -> None:
+        """``@entity(indexes=..., uniques=...)`` for what the properties cannot declare."""
+        seen = set(entity.declared)
+        position = {column.name: number for number, column in enumerate(table.columns)}
+        ordered = sorted(table.indexes, key=lambda i: [position.get(c, 0) for c in i.columns])
+        for index in ordered:
+            key = (index.unique, index.columns)
+            if not index.columns:
+                note = (
+                    f"index {index.name} over expressions cannot be declared on an entity; keep "
+                    f"it in a migration"
                 )
+                if note not in entity.notes:
+                    entity.notes.append(note)
+                continue
+            if key in seen or list(index.columns) == table.primary_key:
+                continue
+            seen.add(key)
+            if self._foreign_key_index(table, index):
+                continue
+            properties = [entity.column_properties[c] for c in index.columns]
+            if index.unique:
+                default = self.naming.unique_constraint_name(table.name, index.columns)
+            else:
+                default = self.naming.index_name(table.name, index.columns)
+            name = index.name if index.name is not None and index.name != default else None
+            declaration = TableIndexSpec("Unique" if index.unique else "Index", properties, name)
+            (entity.uniques if index.unique else entity.indexes).append(declaration)
+            entity.core.add(declaration.kind)
+
+    def _foreign_key_index(self, table: TableSpec, index: IndexSpec) -> bool:
+        """The index MySQL/MariaDB made for a foreign key (named after the constraint): it
+        makes one again for the entities' foreign key, so it is not declared."""
+        if self.dialect.name not in ("mysql", "mariadb") or index.unique:
+            return False
+        return any(
+            fk.name == index.name and tuple(fk.columns) == index.columns
+            for fk in table.foreign_keys
+        )
 
     def _type_options(self, column: ColumnSpec, kind: ScalarKind) -> list[str]:
         type_ = column.type
@@ -247,6 +302,7 @@ class EntityBuilder:
         else:
             self._uses(entity, annotation)
             options += self._type_options(column, kind)
+        entity.column_properties[column.name] = name
         primary = column.name in table.primary_key
         if primary:
             if not (column.autoincrement and kind is ScalarKind.INTEGER):
@@ -260,8 +316,10 @@ class EntityBuilder:
             return PropertySpec(name, annotation, f"PrimaryKey({', '.join(options)})")
         if table.is_unique([column.name]):
             options.append("unique=True")
+            entity.declared.add((True, (column.name,)))
         elif table.is_indexed([column.name]):
             options.append("index=True")
+            entity.declared.add((False, (column.name,)))
         if column.default is not None:
             options.append(f"server_default={_literal(column.default)}")
         if column.nullable:
@@ -296,9 +354,14 @@ class EntityBuilder:
         action = (fk.on_delete or "").upper()
         if action and action not in ("NO ACTION", "RESTRICT"):
             options.append(f"on_delete={_literal(action.lower().replace(' ', '_'))}")
+        entity.column_properties[column.name] = name
         if primary:
             options.append("primary=True")
-        elif not one_to_one and not table.is_indexed(fk.columns):
+        elif one_to_one:
+            entity.declared.add((True, tuple(fk.columns)))
+        elif table.is_indexed(fk.columns):
+            entity.declared.add((False, tuple(fk.columns)))
+        else:
             options.append("index=False")
         annotation = target.class_name + (" | None" if column.nullable else "")
         specifier = "OneToOne" if one_to_one else "ManyToOne"

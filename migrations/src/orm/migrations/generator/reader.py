@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,16 @@ class ForeignKeySpec:
     target: str
     target_columns: list[str]
     on_delete: str | None
+    name: str | None = None
+
+
+@dataclass
+class IndexSpec:
+    """An index or unique constraint; ``columns`` is empty for one over expressions."""
+
+    name: str | None
+    columns: tuple[str, ...]
+    unique: bool
 
 
 @dataclass
@@ -32,8 +42,8 @@ class TableSpec:
     columns: list[ColumnSpec]
     primary_key: list[str]
     foreign_keys: list[ForeignKeySpec] = field(default_factory=list)
-    # (columns, unique) of indexes and unique constraints
-    indexes: list[tuple[tuple[str, ...], bool]] = field(default_factory=list)
+    # indexes and unique constraints (a unique constraint may also be listed as its index)
+    indexes: list[IndexSpec] = field(default_factory=list)
     # (name, SQL text) of CHECK constraints
     checks: list[tuple[str, str]] = field(default_factory=list)
 
@@ -42,13 +52,13 @@ class TableSpec:
 
     def is_unique(self, columns: Sequence[str]) -> bool:
         wanted = tuple(columns)
-        return any(unique and cols == wanted for cols, unique in self.indexes) or (
+        return any(i.unique and i.columns == wanted for i in self.indexes) or (
             list(wanted) == self.primary_key
         )
 
     def is_indexed(self, columns: Sequence[str]) -> bool:
         wanted = tuple(columns)
-        return any(cols == wanted for cols, _ in self.indexes) or (
+        return any(i.columns == wanted for i in self.indexes) or (
             self.primary_key[: len(wanted)] == list(wanted)
         )
 
@@ -66,9 +76,21 @@ def _autoincrement(
     return column.get("autoincrement") is True
 
 
+# on_table(name, position, total): table ``name`` was read, ``position`` of ``total`` (from 1).
+OnTable = Callable[[str, int, int], None]
+
+
 def read_tables(
-    connection: sa.Connection, schema: str | None, only: Sequence[str] | None, exclude: set[str]
+    connection: sa.Connection,
+    schema: str | None,
+    only: Sequence[str] | None,
+    exclude: set[str],
+    on_table: OnTable | None = None,
 ) -> list[TableSpec]:
+    """The tables of the database (``only`` those, less ``exclude``), by name.
+
+    ``on_table`` is called after each table is read, for progress reports.
+    """
     inspector = sa.inspect(connection)
     dialect = connection.dialect
     family = "mysql" if dialect.name in ("mysql", "mariadb") else dialect.name
@@ -83,7 +105,8 @@ def read_tables(
             )
         names = [n for n in names if n in set(only)]
     tables = []
-    for name in sorted(names):
+    ordered = sorted(names)
+    for position, name in enumerate(ordered, 1):
         primary_key = list(
             inspector.get_pk_constraint(name, schema=schema)["constrained_columns"] or []
         )
@@ -109,18 +132,21 @@ def read_tables(
                     fk["referred_table"],
                     list(fk["referred_columns"]),
                     (fk.get("options") or {}).get("ondelete"),
+                    fk.get("name"),
                 )
             )
         for index in inspector.get_indexes(name, schema=schema):
-            columns_of = tuple(str(c) for c in index["column_names"] if c is not None)
-            if columns_of:
-                table.indexes.append((columns_of, bool(index["unique"])))
+            listed = index["column_names"]
+            columns_of = () if None in listed else tuple(str(c) for c in listed)
+            table.indexes.append(IndexSpec(index["name"], columns_of, bool(index["unique"])))
         for unique in inspector.get_unique_constraints(name, schema=schema):
-            table.indexes.append((tuple(unique["column_names"]), True))
+            table.indexes.append(IndexSpec(unique["name"], tuple(unique["column_names"]), True))
         try:
             checks = inspector.get_check_constraints(name, schema=schema)
         except NotImplementedError:
             checks = []
         table.checks = [(str(c["name"]), str(c["sqltext"])) for c in checks if c.get("name")]
         tables.append(table)
+        if on_table is not None:
+            on_table(name, position, len(ordered))
     return tables

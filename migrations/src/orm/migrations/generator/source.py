@@ -5,6 +5,9 @@ The output follows ``ruff format`` (100 columns) and passes ``ruff check``.
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass, field
+
 from orm.migrations.generator.model import EntitySpec, PropertySpec
 
 LINE = 100
@@ -86,12 +89,60 @@ def render_entity(entity: EntitySpec, modules: dict[str, str]) -> str:
         lines += [f"    {member} = {_string(value)}" for member, value in spec.members()]
         lines += ["", ""]
     for note in entity.notes:
-        lines.append(f"# Note: {note}")
-    decorator = f'@entity(table="{entity.table}")' if entity.explicit_table else "@entity"
-    lines += [decorator, f"class {entity.class_name}:"]
+        lines += textwrap.wrap(
+            note, LINE, initial_indent="# Note: ", subsequent_indent="#   ", break_long_words=False
+        )
+    lines += [*_decorator(entity), f"class {entity.class_name}:"]
     for prop in sorted(entity.properties, key=lambda p: p.inverse):
         lines += _property(prop)
     return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Bracketed:
+    """``head(items)`` or ``head[items]``, to be laid out as ``ruff format`` would."""
+
+    head: str
+    items: list[_Bracketed | str] = field(default_factory=list)
+    brackets: str = "()"
+
+    def flat(self) -> str:
+        inner = ", ".join(i if isinstance(i, str) else i.flat() for i in self.items)
+        return f"{self.head}{self.brackets[0]}{inner}{self.brackets[1]}"
+
+
+def _layout(node: _Bracketed | str, indent: str, suffix: str = "") -> list[str]:
+    """One line if it fits; else a call's arguments on one line of their own if they fit
+    (not a list's items); else one item per line with a trailing comma, each laid out alike."""
+    flat = node if isinstance(node, str) else node.flat()
+    if len(indent + flat + suffix) <= LINE or isinstance(node, str):
+        return [indent + flat + suffix]
+    inner = indent + "    "
+    opening, closing = f"{indent}{node.head}{node.brackets[0]}", indent + node.brackets[1] + suffix
+    if node.brackets == "()":
+        joined = inner + ", ".join(i if isinstance(i, str) else i.flat() for i in node.items)
+        if len(joined) <= LINE:
+            return [opening, joined, closing]
+    lines = [opening]
+    for item in node.items:
+        lines += _layout(item, inner, ",")
+    return [*lines, closing]
+
+
+def _decorator(entity: EntitySpec) -> list[str]:
+    """``@entity``, with ``table=``, ``indexes=`` and ``uniques=`` where needed."""
+    options: list[_Bracketed | str] = []
+    if entity.explicit_table:
+        options.append(f"table={_string(entity.table)}")
+    for option, declarations in (("indexes", entity.indexes), ("uniques", entity.uniques)):
+        if declarations:
+            calls: list[_Bracketed | str] = [
+                _Bracketed(d.kind, list(d.arguments())) for d in declarations
+            ]
+            options.append(_Bracketed(f"{option}=", calls, "[]"))
+    if not options:
+        return ["@entity"]
+    return _layout(_Bracketed("@entity", options), "")
 
 
 def _string(value: str) -> str:
