@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from orm.cli.app import cli
+from orm.cli.debug_command import redact
 from tests.cli.conftest import Project
 
 COMMANDS = sorted(cli.commands)
@@ -102,3 +103,55 @@ def test_debug_fails_when_the_database_does_not_answer(offline_project: Project)
     assert result.returncode == 1
     assert "app.settings:config" in result.stdout
     assert "ORM.init failed" in " ".join(result.stderr.split())
+
+
+def test_a_config_factory_that_raises_is_one_message_with_the_place(
+    offline_project: Project,
+) -> None:
+    (offline_project.root / "app" / "factory.py").write_text(
+        "def make():\n    raise RuntimeError('no DATABASE_URL set')\n"
+    )
+    result = offline_project.orm("--config", "app.factory:make", "migration:list")
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "calling 'app.factory:make' (from --config) to get the Config failed" in message
+    assert "RuntimeError: no DATABASE_URL set" in message
+    assert f"{offline_project.root / 'app' / 'factory.py'}, line 2" in message
+    assert "Traceback" not in result.stderr
+
+
+def test_an_entity_module_that_fails_names_the_configuration_and_the_line(
+    offline_project: Project,
+) -> None:
+    entities = offline_project.root / "app" / "entities.py"
+    entities.write_text(entities.read_text() + "\nbroken = undefined_name\n")
+    for command in ("migration:list", "debug"):
+        result = offline_project.orm(command)
+        assert result.returncode == 1, result.stderr
+        message = " ".join(result.stderr.split())
+        assert "ORM.init failed with the configuration 'app.settings:config'" in message
+        assert "(from [tool.orm] config in" in message
+        assert "NameError: name 'undefined_name' is not defined" in message
+        assert f"{entities}, line" in message
+        assert "Traceback" not in result.stderr
+
+
+def test_a_pyproject_with_a_wrong_tool_orm_entry_says_what_it_found(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.orm]\nconfig = 3\n")
+    result = Project(tmp_path, "sqlite:///x.db").orm("migration:list")
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert '[tool.orm] config is 3, not a "module:attribute" string' in message
+    (tmp_path / "pyproject.toml").write_text("tool = 1\n")
+    result = Project(tmp_path, "sqlite:///x.db").orm("migration:list")
+    assert result.returncode == 2 and "no [tool.orm] section" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_hides_the_password() -> None:
+    assert redact("postgresql://app:se/cr@t@db:5432/app") == "postgresql://app:***@db:5432/app"
+    assert redact("postgresql://:pw@db/app") == "postgresql://:***@db/app"
+    assert redact("mysql://root@db/app?password=x&charset=utf8") == (
+        "mysql://root@db/app?password=***&charset=utf8"
+    )
+    assert redact("sqlite:///app.db") == "sqlite:///app.db"

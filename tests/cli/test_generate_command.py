@@ -34,3 +34,23 @@ async def test_generated_entities_describe_the_database(project: Project) -> Non
         "config = Config(url=os.environ['APP_DATABASE_URL'], entities=ENTITIES)\n"
     )
     ok(project.orm("--config", "app.generated_settings:config", "migration:check"))
+
+
+async def test_reading_the_tables_shows_progress(project: Project) -> None:
+    project.write_entities(ENTITIES_V2)
+    ok(project.orm("schema:create", "--run"))
+    result = ok(project.orm("generate-entities"))
+    progress = [" ".join(line.split()) for line in result.stderr.splitlines()]
+    # not a terminal: the first table, then at most a line a second, and the last one
+    assert progress[0] == "reading tables: 1/2 (author)"
+    assert progress[-1].startswith("read 2 table(s) in ")
+    assert "reading tables" not in result.stdout
+
+
+def test_an_unreachable_server_is_the_driver_message(offline_project: Project) -> None:
+    result = offline_project.orm(
+        "generate-entities", APP_DATABASE_URL="postgresql://postgres@127.0.0.1:9/nowhere"
+    )
+    assert result.returncode == 1
+    assert "cannot connect to PostgreSQL at 127.0.0.1:9" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from pathlib import Path
 
 from tests.cli.conftest import ENTITIES_V2, ORM_SCRIPT, Project
 from tests.migrations.support import snapshot
@@ -139,3 +140,100 @@ async def test_fresh_and_initial(project: Project) -> None:
     fresh = ok(project.orm("migration:fresh"))
     assert "executed 1 migration(s)" in fresh.stderr
     ok(project.orm("migration:check"))
+
+
+def write_migration(project: Project, name: str, up: str, down: str | None = "pass") -> Path:
+    folder = project.root / "migrations"
+    folder.mkdir(exist_ok=True)
+    source = "from orm.migrations import Migration\n\n\nclass M(Migration):\n"
+    source += f"    def up(self) -> None:\n        {up}\n"
+    if down is not None:
+        source += f"\n    def down(self) -> None:\n        {down}\n"
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
+NAMES = ["20250101000000_one", "20250102000000_two", "20250103000000_three"]
+
+
+def three(project: Project) -> None:
+    for number, name in enumerate(NAMES):
+        write_migration(
+            project,
+            name,
+            f"self.add_sql('CREATE TABLE t{number} (id INTEGER)')",
+            f"self.add_sql('DROP TABLE t{number}')",
+        )
+
+
+def lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines()]
+
+
+def test_runs_print_one_line_per_migration(offline_project: Project) -> None:
+    three(offline_project)
+    up = ok(offline_project.orm("migration:up"))
+    assert lines(up.stderr)[:3] == [
+        "up   20250101000000_one (1/3)",
+        "up   20250102000000_two (2/3)",
+        "up   20250103000000_three (3/3)",
+    ]
+    assert "executed 3 migration(s) in " in up.stderr
+    assert "\x1b[" not in up.stderr  # no terminal control codes in a log
+
+    down = ok(offline_project.orm("migration:down", "--to", "0"))
+    assert lines(down.stderr)[:3] == [
+        "down 20250103000000_three (1/3)",
+        "down 20250102000000_two (2/3)",
+        "down 20250101000000_one (3/3)",
+    ]
+    assert "reverted 3 migration(s) in " in down.stderr
+
+    fresh = ok(offline_project.orm("migration:fresh"))
+    assert "up   20250103000000_three (3/3)" in lines(fresh.stderr)
+    assert "executed 3 migration(s)" in fresh.stderr
+
+    last = ok(offline_project.orm("migration:down", "--to", NAMES[2]))
+    assert "nothing to do: no migration was executed after 20250103000000_three" in last.stderr
+
+
+def test_a_migration_without_down_is_an_error_not_a_traceback(offline_project: Project) -> None:
+    write_migration(
+        offline_project, NAMES[0], "self.add_sql('CREATE TABLE t (id INTEGER)')", down=None
+    )
+    ok(offline_project.orm("migration:up"))
+    result = offline_project.orm("migration:down")
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert f"migration {NAMES[0]}" in message and "does not define down()" in message
+    assert "Traceback" not in result.stderr
+    assert NAMES[0] in ok(offline_project.orm("migration:list")).stdout
+
+
+def test_a_file_with_a_wrong_name_is_reported_not_silently_skipped(
+    offline_project: Project,
+) -> None:
+    write_migration(offline_project, "add_books", "self.add_sql('SELECT 1')")
+    for command in ("migration:up", "migration:pending", "migration:list"):
+        result = ok(offline_project.orm(command))
+        assert "ignored add_books.py" in " ".join(result.stderr.split()), command
+
+
+def test_check_with_pending_migrations_says_to_run_them(offline_project: Project) -> None:
+    ok(offline_project.orm("migration:create", "--name", "first"))
+    check = offline_project.orm("migration:check")
+    assert check.returncode == 1
+    message = " ".join(check.stderr.split())
+    assert "1 migration(s) not executed yet" in message and "orm migration:up" in message
+    ok(offline_project.orm("migration:up"))
+    ok(offline_project.orm("migration:check"))
+
+
+def test_an_unwritable_migrations_folder_is_an_error_not_a_traceback(
+    offline_project: Project,
+) -> None:
+    (offline_project.root / "migrations").write_text("a file, not a folder")
+    result = offline_project.orm("migration:create", "--blank")
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "Traceback" not in result.stderr

@@ -66,3 +66,28 @@ async def test_debug_reports_the_database(project: Project) -> None:
     report = ok(project.orm("debug")).stdout
     assert "answers" in report and "0 executed, 0 pending" in report
     assert "app.entities.Author" in report
+
+
+def test_dumped_sql_is_printed_as_it_is(offline_project: Project) -> None:
+    # rich would turn ":thumbs_up:" into an emoji and "[b]" into markup; --dump prints SQL as-is
+    offline_project.write_entities(
+        """
+        import enum
+
+        from orm.core import PrimaryKey, Property, entity
+
+
+        class Mood(enum.Enum):
+            HAPPY = ":thumbs_up:"
+            BOLD = "[b]bold[/b]"
+
+
+        @entity
+        class Author:
+            id: int = PrimaryKey()
+            mood: Mood = Property(length=20)
+        """
+    )
+    dumped = ok(offline_project.orm("schema:create", "--dump")).stdout
+    assert "':thumbs_up:'" in dumped and "'[b]bold[/b]'" in dumped
+    assert "\U0001f44d" not in dumped

@@ -6,9 +6,11 @@ import asyncio
 
 import pytest
 
+from orm.core.errors import DriverError
 from orm.migrations import MigrationLockError, Migrator, Progress
 from orm.migrations.connection import sql_connection, sql_driver
-from orm.migrations.lock import lock_for
+from orm.migrations.lock import MigrationLock, lock_for
+from orm.query_builder import SqlConnection
 from tests.migrations.conftest import MakeOrm
 from tests.migrations.models import version_1
 
@@ -61,3 +63,60 @@ async def test_a_held_lock_makes_a_run_fail_after_the_timeout(make_orm: MakeOrm)
         finally:
             await lock.release(connection)
     assert (await migrator.up()).names == []  # free again
+
+
+async def test_the_lock_error_names_the_holder(make_orm: MakeOrm) -> None:
+    holder, waiter = await make_orm(version_1()), await make_orm(version_1())
+    migrator = Migrator(waiter, lock_timeout=0.2)
+    driver = sql_driver(holder.driver)
+    lock = lock_for(driver, migrator.storage.name)
+    async with sql_connection(driver) as connection:
+        await lock.acquire(connection, wait_seconds=0)
+        try:
+            with pytest.raises(MigrationLockError) as caught:
+                await migrator.up()
+        finally:
+            await lock.release(connection)
+    expected = {
+        "postgresql": "held by server process",
+        "mysql": "held by connection",
+        "mariadb": "held by connection",
+        "sqlite": "DELETE FROM",  # how to remove a lock left behind by a crashed run
+    }[driver.dialect.name]
+    assert expected in str(caught.value)
+
+
+class _Unreadable(MigrationLock):
+    """Always held, by someone the database cannot name."""
+
+    async def try_acquire(self, connection: SqlConnection) -> bool:
+        return False
+
+    async def release(self, connection: SqlConnection) -> None:
+        return None
+
+    async def holder(self, connection: SqlConnection) -> str:
+        raise DriverError("no such table: orm_migrations_lock")
+
+
+async def test_a_holder_that_cannot_be_read_does_not_replace_the_lock_error(
+    make_orm: MakeOrm,
+) -> None:
+    orm = await make_orm(version_1())
+    notices: list[str] = []
+    async with sql_connection(sql_driver(orm.driver)) as connection:
+        with pytest.raises(MigrationLockError, match="held by another migration run"):
+            await _Unreadable("orm_migrations").acquire(
+                connection, wait_seconds=0.1, on_wait=notices.append
+            )
+    assert notices and "another migration run" in notices[0]
+
+
+async def test_the_holder_can_be_asked_before_any_run_took_the_lock(make_orm: MakeOrm) -> None:
+    orm = await make_orm(version_1())
+    driver = sql_driver(orm.driver)
+    lock = lock_for(driver, "orm_migrations")
+    async with sql_connection(driver) as connection:
+        # As a second run does whose first try failed while the first run was still creating
+        # the lock (on SQLite: the lock table).
+        assert await lock.holder(connection) == "another migration run"

@@ -222,3 +222,132 @@ async def test_data_steps_can_use_an_entity_manager(make_orm: MakeOrm, fails: bo
         await migrator.up()
     rows = await orm.em.fork().execute("SELECT name FROM author")
     assert [r["name"] for r in rows.rows] == ([] if fails else ["Seeded"])
+
+
+def write_source(folder: Path, name: str, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
+NO_DOWN = """
+from orm.migrations import Migration
+
+
+class NoDown(Migration):
+    def up(self) -> None:
+        self.add_sql("CREATE TABLE no_down (id INTEGER PRIMARY KEY)")
+"""
+
+
+async def test_a_migration_without_down_stops_the_run_before_anything_is_reverted(
+    make_orm: MakeOrm, db_url: str
+) -> None:
+    orm = await make_orm(version_1())
+    migrator = Migrator(orm)
+    write_source(migrator.folder, "20250101000000_no_down", NO_DOWN)
+    write(
+        migrator.folder,
+        "20250102000000_fine",
+        ["CREATE TABLE fine (id INTEGER PRIMARY KEY)"],
+        ["DROP TABLE fine"],
+    )
+    await migrator.up()
+    with pytest.raises(MigrationFileError) as caught:
+        await migrator.down(to="0")
+    message = str(caught.value)
+    assert "migration 20250101000000_no_down" in message
+    assert "does not define down()" in message and "no migration was run" in message
+    # the newer migration, whose down() works, was not reverted either
+    assert [m.name for m in await migrator.executed()] == [
+        "20250101000000_no_down",
+        "20250102000000_fine",
+    ]
+    assert {"no_down", "fine"} <= set(await snapshot(db_url))
+
+
+async def test_a_broken_later_migration_stops_the_run_before_the_first_one_runs(
+    make_orm: MakeOrm, db_url: str
+) -> None:
+    orm = await make_orm(version_1())
+    migrator = Migrator(orm)
+    write(migrator.folder, "20250101000000_good", ["CREATE TABLE good (id INTEGER)"], [])
+    path = write_source(
+        migrator.folder,
+        "20250102000000_raises",
+        "from orm.migrations import Migration\n\n\n"
+        "class Raises(Migration):\n"
+        "    def up(self) -> None:\n"
+        "        self.add_sql('SELECT 1')\n"
+        "        raise ValueError('a bug in up()')\n",
+    )
+    with pytest.raises(MigrationFileError) as caught:
+        await migrator.up()
+    message = str(caught.value)
+    assert "migration 20250102000000_raises" in message and "its up() failed" in message
+    assert "ValueError: a bug in up()" in message
+    assert f"(at {path}, line 7)" in message  # where in the file
+    assert "no migration was run" in message
+    assert await migrator.executed() == []
+    assert "good" not in set(await snapshot(db_url))
+
+
+async def test_fresh_loads_every_migration_before_dropping_anything(
+    make_orm: MakeOrm, db_url: str
+) -> None:
+    orm = await make_orm(version_1())
+    migrator = Migrator(orm)
+    await orm.em.fork().execute("CREATE TABLE keep_me (id INTEGER)")
+    write_source(migrator.folder, "20250101000000_broken", "this is not python\n")
+    with pytest.raises(MigrationFileError, match="failed to import"):
+        await migrator.fresh()
+    assert "keep_me" in set(await snapshot(db_url))
+
+
+async def test_a_failing_bookkeeping_write_is_reported_and_not_recorded(
+    make_orm: MakeOrm, db_url: str
+) -> None:
+    orm = await make_orm(version_1())
+    migrator = Migrator(orm)
+    # The migration removes the bookkeeping table, so recording it fails after its statements.
+    write(
+        migrator.folder,
+        "20250101000000_drops_bookkeeping",
+        ["CREATE TABLE made (id INTEGER)", "DROP TABLE orm_migrations"],
+        [],
+    )
+    with pytest.raises(MigrationFailedError) as caught:
+        await migrator.up()
+    error = caught.value
+    assert error.migration == "20250101000000_drops_bookkeeping" and error.statement is None
+    message = str(error)
+    assert "its 2 statement(s) succeeded, then recording it in orm_migrations failed" in message
+    tables = set(await snapshot(db_url))
+    if orm.driver.platform.transactional_ddl:
+        assert "rolled back" in message
+        assert "made" not in tables and "orm_migrations" in tables
+        assert await migrator.executed() == []
+    else:
+        assert "INSERT INTO orm_migrations (name, executed_at) VALUES" in message
+        assert "made" in tables
+
+
+async def test_down_to_a_migration_that_is_not_executed_says_so(make_orm: MakeOrm) -> None:
+    orm = await make_orm(version_1())
+    migrator = Migrator(orm)
+    names = three_migrations(migrator.folder)
+    await migrator.up(to=names[0])
+    with pytest.raises(MigrationFileError, match=f"migration {names[2]} is not executed"):
+        await migrator.down(to="20250103")
+    assert [m.name for m in await migrator.executed()] == [names[0]]
+
+
+async def test_files_not_named_like_migrations_are_listed_as_stray(make_orm: MakeOrm) -> None:
+    orm = await make_orm(version_1())
+    migrator = Migrator(orm)
+    names = three_migrations(migrator.folder)
+    for name in ("add_index.py", "__init__.py", "_helpers.py", "notes.txt", "2025_x.py"):
+        (migrator.folder / name).write_text("")
+    assert [p.name for p in migrator.stray_files()] == ["2025_x.py", "add_index.py"]
+    assert [f.name for f in migrator.files()] == names

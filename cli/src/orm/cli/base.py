@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 a failed check (``migration:check`` found differences, ``debug``
 could not reach the database) or an error while working; 2 a usage error (bad options, no
-configuration found).
+configuration found); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from orm.cli import output
-from orm.cli.config import ConfigNotFoundError, LoadedConfig, load_config
+from orm.cli.config import ConfigNotFoundError, LoadedConfig, load_config, start_orm
 from orm.core import ORM
 from orm.core.errors import ORMError
 
@@ -41,7 +41,7 @@ class State:
 @asynccontextmanager
 async def open_orm(state: State) -> AsyncIterator[tuple[LoadedConfig, ORM]]:
     loaded = await load_config(state.config_option)
-    orm = await ORM.init(loaded.config)
+    orm = await start_orm(loaded)
     try:
         yield loaded, orm
     finally:
@@ -60,6 +60,12 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except ORMError as exc:
         output.error(str(exc))
         raise click.exceptions.Exit(1) from None
+    except OSError as exc:  # a file that cannot be written, a socket that cannot connect
+        output.error(f"{type(exc).__name__}: {exc}")
+        raise click.exceptions.Exit(1) from None
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        raise click.exceptions.Exit(130) from None
 
 
 async def _call(work: Callable[[], Awaitable[T]]) -> T:

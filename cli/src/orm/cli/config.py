@@ -18,14 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orm.core import Config
-from orm.core.errors import ConfigurationError
+from orm.core import ORM, Config
+from orm.core.errors import ConfigurationError, ORMError
+from orm.migrations.runner import describe_exception
 
 ENVIRONMENT_VARIABLE = "ORM_CONFIG"
 
 
 class ConfigNotFoundError(ConfigurationError):
     """No configuration reference was found, or it does not lead to a Config."""
+
+
+class StartError(ConfigurationError):
+    """``ORM.init`` failed with the configuration found (named in the message)."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +59,24 @@ def find_reference(option: str | None, cwd: Path) -> tuple[str, str, Path]:
     for path in pyprojects:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigNotFoundError(f"{path} cannot be read: {exc}") from exc
-        reference = data.get("tool", {}).get("orm", {}).get("config")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigNotFoundError(
+                f"{path} cannot be read: {exc}; fix it, or name the configuration with --config "
+                f"module:attribute"
+            ) from exc
+        tool = data.get("tool")
+        section = tool.get("orm") if isinstance(tool, dict) else None
+        reference = section.get("config") if isinstance(section, dict) else None
         if isinstance(reference, str) and reference:
             return reference, f"[tool.orm] config in {path}", path.parent
-        looked.append(f"{path} (no [tool.orm] config)")
+        if section is None:
+            looked.append(f"{path} (no [tool.orm] section)")
+        elif reference is None:
+            looked.append(f"{path} ([tool.orm] has no config key)")
+        else:
+            looked.append(
+                f'{path} ([tool.orm] config is {reference!r}, not a "module:attribute" string)'
+            )
         break  # only the nearest pyproject.toml counts
     if not pyprojects:
         looked.append(f"pyproject.toml (none in {cwd} or its parents)")
@@ -83,28 +100,42 @@ async def load_config(option: str | None, cwd: Path | None = None) -> LoadedConf
     for folder in (str(root), str(here)):
         if folder not in sys.path:
             sys.path.insert(0, folder)
+    named = f"{reference!r} (from {source})"
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
+        missing = isinstance(exc, ModuleNotFoundError) and (
+            exc.name == module_name or module_name.startswith(f"{exc.name}.")
+        )
+        advice = (
+            f"no such module on the import path (the project folder {root} is on it); check the "
+            f"reference or run orm from the project"
+            if missing
+            else "fix the module"
+        )
         raise ConfigNotFoundError(
-            f"cannot import {module_name!r} named by {reference!r} (from {source}): "
-            f"{type(exc).__name__}: {exc}; run orm from the project directory or fix the module"
+            f"cannot import {module_name!r} named by {named}: "
+            f"{describe_exception(exc, root)}; {advice}"
         ) from exc
     value: Any = module
     for part in attribute.split("."):
         if not hasattr(value, part):
             raise ConfigNotFoundError(
-                f"{module_name} has no attribute {attribute!r} (named by {reference!r} from "
-                f"{source})"
+                f"{module_name} has no attribute {attribute!r} (named by {named})"
             )
         value = getattr(value, part)
     if callable(value) and not isinstance(value, Config):
-        value = value()
-        if inspect.isawaitable(value):
-            value = await value
+        try:
+            value = value()
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:
+            raise ConfigNotFoundError(
+                f"calling {named} to get the Config failed: {describe_exception(exc, root)}"
+            ) from exc
     if not isinstance(value, Config):
         raise ConfigNotFoundError(
-            f"{reference!r} (from {source}) is a {type(value).__name__}, not an orm.core.Config "
+            f"{named} is a {type(value).__name__}, not an orm.core.Config "
             f"(or a callable returning one)"
         )
     return LoadedConfig(_anchored(value, root), reference, source, root)
@@ -122,3 +153,17 @@ def _anchored(config: Config, root: Path) -> Config:
     if url.startswith(prefix) and rest and not rest.startswith("/") and rest != ":memory:":
         changes["url"] = f"{prefix}{root / rest}"
     return dataclasses.replace(config, **changes) if changes else config
+
+
+async def start_orm(loaded: LoadedConfig) -> ORM:
+    """``ORM.init(config)``; a failure names the configuration and where it came from."""
+    try:
+        return await ORM.init(loaded.config)
+    except ORMError as exc:
+        detail = str(exc)
+    except Exception as exc:
+        detail = describe_exception(exc, loaded.root)
+    raise StartError(
+        f"ORM.init failed with the configuration {loaded.reference!r} (from {loaded.source}): "
+        f"{detail}"
+    )

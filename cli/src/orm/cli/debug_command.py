@@ -11,15 +11,18 @@ from rich.table import Table
 
 from orm.cli import output
 from orm.cli.base import CheckFailed, State, cli, run
-from orm.cli.config import load_config
-from orm.core import ORM
+from orm.cli.config import StartError, load_config, start_orm
 from orm.core.errors import ORMError
 from orm.migrations import Migrator
 
 
 def redact(url: str) -> str:
-    """The URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    """The URL without its password (in the user part, or a ``password=`` parameter).
+
+    The user part ends at the last ``@`` before the query: a password may hold ``/`` or ``@``.
+    """
+    url = re.sub(r"(://[^:/@?#]*):[^?#]*@", r"\1:***@", url, count=1)
+    return re.sub(r"([?&](?:password|passwd|pwd)=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 @cli.command("debug")
@@ -39,9 +42,9 @@ def debug(state: State) -> None:
             f"migrations:    {escape(config.migrations_path)} (table {config.migrations_table})"
         )
         try:
-            orm = await ORM.init(config)
-        except ORMError as exc:
-            output.error(f"ORM.init failed: {exc}")
+            orm = await start_orm(loaded)
+        except StartError as exc:
+            output.error(str(exc))
             raise CheckFailed from exc
         try:
             driver = type(orm.driver)

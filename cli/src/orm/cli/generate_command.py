@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from orm.cli import output
 from orm.cli.base import State, cli, run
-from orm.cli.config import load_config
+from orm.cli.config import LoadedConfig, StartError, load_config
+from orm.core.errors import ORMError
 from orm.core.orm import driver_class_for
 from orm.migrations.connection import sql_driver
 from orm.migrations.generator import generate_entities, write_entities
+from orm.migrations.runner import describe_exception
+from orm.query_builder import SqlDriver
 
 
 @cli.command("generate-entities")
@@ -45,28 +47,54 @@ def generate(
         config = loaded.config
         if not config.url:
             raise click.UsageError("the configuration has no url: set Config(url=...)")
-        driver = sql_driver(
-            driver_class_for(config.url).from_url(config.url, **config.driver_options)
-        )
+        driver = await _driver(loaded)
         table = config.migrations_table
-        with output.working("reading the database schema"):
+        with output.table_progress("generating the entity modules") as on_table:
             files = await generate_entities(
-                driver, schema=schema, tables=wanted or None, exclude=(table, f"{table}_lock")
+                driver,
+                schema=schema,
+                tables=wanted or None,
+                exclude=(table, f"{table}_lock"),
+                on_table=on_table,
             )
         if not save:
             for name, source in files.items():
-                output.out.print(f"# --- {escape(name)} ---")
-                output.out.print(escape(source))
+                output.result(f"# --- {name} ---")
+                output.result(source)
             return
         folder = Path(path)
         if not folder.is_absolute():
             folder = loaded.root / folder
         written = write_entities(files, folder)
         for file in written:
-            output.out.print(escape(str(file)))
+            output.result(str(file))
         output.success(
             f"wrote {len(written) - 1} entities to {folder}; list them with "
             f"`from {folder.name} import ENTITIES` and Config(entities=ENTITIES)"
         )
 
     run(work)
+
+
+async def _driver(loaded: LoadedConfig) -> SqlDriver:
+    """The configured SQL driver, after checking that the database answers.
+
+    The generator reads the schema on connections of its own; connecting the driver first turns
+    an unreachable server into the driver's message instead of the connection library's.
+    """
+    config = loaded.config
+    assert config.url is not None
+    try:
+        driver = sql_driver(
+            driver_class_for(config.url).from_url(config.url, **config.driver_options)
+        )
+    except ORMError:
+        raise
+    except Exception as exc:
+        raise StartError(
+            f"the driver cannot be created from the configuration {loaded.reference!r} (from "
+            f"{loaded.source}): {describe_exception(exc, loaded.root)}"
+        ) from exc
+    await driver.connect([])
+    await driver.close()
+    return driver

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -20,15 +22,44 @@ def _ddl_note(migrator: Migrator) -> None:
         )
 
 
-def _report(result: RunResult) -> None:
-    if not result.names:
-        output.success(
-            "nothing to do: "
-            + ("no pending migrations" if result.direction == "up" else "no executed migrations")
+def _stray_files(migrator: Migrator) -> None:
+    for path in migrator.stray_files():
+        output.warning(
+            f"ignored {path.name} in {path.parent}: migration files are named "
+            f"<YYYYMMDDHHMMSS>_<name>.py (UTC timestamp; lowercase letters, digits and _), as "
+            f"`orm migration:create` names them"
         )
+
+
+def _report(result: RunResult, started: float, to: str | None = None) -> None:
+    if not result.names:
+        if result.direction == "up":
+            what = "no pending migrations" + (f" up to {to}" if to else "")
+        elif to is None or to == "0":
+            what = "no executed migrations"
+        else:
+            what = f"no migration was executed after {to}"
+        output.success(f"nothing to do: {what}")
         return
     verb = "executed" if result.direction == "up" else "reverted"
-    output.success(f"{verb} {len(result.names)} migration(s)")
+    elapsed = output.seconds(time.perf_counter() - started)
+    output.success(f"{verb} {len(result.names)} migration(s) in {elapsed}")
+
+
+async def _migrate(state: State, direction: str, to: str | None) -> None:
+    async with open_orm(state) as (_, orm):
+        started = time.perf_counter()
+        with output.migration_progress() as progress:
+            migrator = Migrator(orm, progress=progress)
+            _stray_files(migrator)
+            _ddl_note(migrator)
+            if direction == "up":
+                result = await migrator.up(to)
+            elif direction == "down":
+                result = await migrator.down(to)
+            else:
+                result = await migrator.fresh()
+        _report(result, started, to)
 
 
 @cli.command("migration:create")
@@ -54,7 +85,7 @@ def migration_create(state: State, name: str | None, blank: bool, initial: bool)
             if created is None:
                 output.success("no changes: the database matches the entities")
                 return
-            output.out.print(escape(str(created.path)))
+            output.result(str(created.path))
             if created.diff is not None:
                 for change in created.diff.changes:
                     output.note(f"  {change.description}")
@@ -72,14 +103,7 @@ def migration_create(state: State, name: str | None, blank: bool, initial: bool)
 def migration_up(state: State, to: str | None) -> None:
     """Run the pending migrations, oldest first."""
 
-    async def work() -> None:
-        async with open_orm(state) as (_, orm):
-            with output.migration_progress() as progress:
-                migrator = Migrator(orm, progress=progress)
-                _ddl_note(migrator)
-                _report(await migrator.up(to))
-
-    run(work)
+    run(lambda: _migrate(state, "up", to))
 
 
 @cli.command("migration:down")
@@ -93,14 +117,7 @@ def migration_up(state: State, to: str | None) -> None:
 def migration_down(state: State, to: str | None) -> None:
     """Revert the last executed migration (or down to --to)."""
 
-    async def work() -> None:
-        async with open_orm(state) as (_, orm):
-            with output.migration_progress() as progress:
-                migrator = Migrator(orm, progress=progress)
-                _ddl_note(migrator)
-                _report(await migrator.down(to))
-
-    run(work)
+    run(lambda: _migrate(state, "down", to))
 
 
 @cli.command("migration:list")
@@ -110,7 +127,9 @@ def migration_list(state: State) -> None:
 
     async def work() -> None:
         async with open_orm(state) as (_, orm):
-            statuses = await Migrator(orm).status()
+            migrator = Migrator(orm)
+            statuses = await migrator.status()
+        _stray_files(migrator)
         if not statuses:
             output.note("no migrations yet: create one with `orm migration:create`")
             return
@@ -135,9 +154,11 @@ def migration_pending(state: State) -> None:
 
     async def work() -> None:
         async with open_orm(state) as (_, orm):
-            pending = await Migrator(orm).pending()
+            migrator = Migrator(orm)
+            pending = await migrator.pending()
+        _stray_files(migrator)
         for file in pending:
-            output.out.print(escape(file.name))
+            output.result(file.name)
         output.note(f"{len(pending)} pending migration(s)")
 
     run(work)
@@ -150,15 +171,28 @@ def migration_check(state: State) -> None:
 
     async def work() -> None:
         async with open_orm(state) as (_, orm):
+            migrator = Migrator(orm)
+            pending = await migrator.pending()
             with output.working("comparing the schema"):
-                diff = await Migrator(orm).diff()
+                diff = await migrator.diff()
+        if pending:
+            output.warning(
+                f"{len(pending)} migration(s) not executed yet: "
+                + ", ".join(f.name for f in pending)
+            )
         if diff.is_empty:
             output.success("the database matches the entities")
             return
         output.error(f"the database differs from the entities ({len(diff.changes)} change(s)):")
         for change in diff.changes:
             output.err.print(f"  - {escape(change.description)}")
-        output.note("create a migration for them with `orm migration:create`")
+        if pending:
+            output.note(
+                "run them with `orm migration:up`, then check again; create a migration with "
+                "`orm migration:create` for what is still missing"
+            )
+        else:
+            output.note("create a migration for them with `orm migration:create`")
         raise CheckFailed
 
     run(work)
@@ -169,10 +203,4 @@ def migration_check(state: State) -> None:
 def migration_fresh(state: State) -> None:
     """Drop every table of the database, then run every migration."""
 
-    async def work() -> None:
-        async with open_orm(state) as (_, orm):
-            with output.migration_progress() as progress:
-                migrator = Migrator(orm, progress=progress)
-                _report(await migrator.fresh())
-
-    run(work)
+    run(lambda: _migrate(state, "fresh", None))

@@ -91,6 +91,23 @@ def discover_files(folder: Path) -> list[MigrationFile]:
     return sorted(files, key=lambda f: f.name)
 
 
+def stray_files(folder: Path) -> list[Path]:
+    """Python files of ``folder`` that are not named like a migration, so never run.
+
+    ``__init__.py`` and other names starting with ``_`` are helpers and not reported.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file()
+        and path.suffix == ".py"
+        and not path.name.startswith("_")
+        and not FILE_PATTERN.match(path.name)
+    )
+
+
 def resolve_name(names: list[str], wanted: str) -> str:
     """The migration ``wanted`` names: a full name or a unique prefix (e.g. the timestamp)."""
     if wanted in names:

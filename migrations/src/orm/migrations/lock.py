@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from orm.core.errors import LockWaitError, UniqueConstraintViolation
+from orm.core.errors import LockWaitError, ORMError, UniqueConstraintViolation
 from orm.migrations.errors import MigrationLockError
 from orm.query_builder import SqlConnection, SqlDriver
 
@@ -50,7 +50,10 @@ class MigrationLock(abc.ABC):
     ) -> None:
         if await self.try_acquire(connection):
             return
-        holder = await self.holder(connection)
+        try:
+            holder = await self.holder(connection)
+        except ORMError:  # only for the message: never a reason to fail the run
+            holder = "another migration run"
         if on_wait is not None:
             on_wait(f"waiting up to {wait_seconds:g} s for the migration lock held by {holder}")
         deadline = time.monotonic() + wait_seconds
@@ -85,7 +88,8 @@ class PostgresLock(MigrationLock):
         result = await connection.execute(
             "SELECT a.pid, a.application_name, a.client_addr::text AS addr FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND "
-            "l.granted AND l.classid = :high AND l.objid = :low",
+            "l.granted AND l.classid = :high AND l.objid = :low AND l.objsubid = 1 AND "
+            "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
         )
         if not result.rows:
@@ -134,12 +138,15 @@ class SqliteLock(MigrationLock):
         finally:
             await connection.run_sql(f"PRAGMA busy_timeout = {int(waited * 1000)}")
 
-    async def _try_insert(self, connection: SqlConnection) -> bool:
+    async def _table_exists(self, connection: SqlConnection) -> bool:
         exists = await connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = :name",
             {"name": self.lock_table},
         )
-        if not exists.rows:
+        return bool(exists.rows)
+
+    async def _try_insert(self, connection: SqlConnection) -> bool:
+        if not await self._table_exists(connection):
             await connection.run_sql(
                 f'CREATE TABLE IF NOT EXISTS "{self.lock_table}" (id INTEGER NOT NULL PRIMARY '
                 f"KEY, owner VARCHAR(255) NOT NULL, locked_at VARCHAR(32) NOT NULL)"
@@ -163,6 +170,9 @@ class SqliteLock(MigrationLock):
         )
 
     async def holder(self, connection: SqlConnection) -> str:
+        # The first try may have failed while another run was creating the lock table.
+        if not await self._table_exists(connection):
+            return "another migration run"
         result = await connection.execute(
             f'SELECT owner, locked_at FROM "{self.lock_table}" WHERE id = 1'
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,22 @@ from orm.core import ORM
 from orm.migrations.changes import SchemaDiff, diff_schema
 from orm.migrations.connection import family, sql_connection, sql_driver
 from orm.migrations.errors import MigrationError, MigrationFailedError, MigrationFileError
-from orm.migrations.files import MigrationFile, discover_files, new_migration_name, resolve_name
+from orm.migrations.files import (
+    MigrationFile,
+    discover_files,
+    new_migration_name,
+    resolve_name,
+    stray_files,
+)
 from orm.migrations.lock import lock_for
 from orm.migrations.migration import Migration, Statement
-from orm.migrations.runner import StatementError, describe_error, run_statements
+from orm.migrations.runner import (
+    BookkeepingError,
+    StatementError,
+    describe_error,
+    describe_exception,
+    run_statements,
+)
 from orm.migrations.storage import ExecutedMigration, MigrationTable
 from orm.migrations.writer import render_migration, write_migration
 from orm.query_builder import SqlConnection
@@ -191,13 +204,20 @@ class Migrator:
         result = RunResult("up")
 
         async def work(connection: SqlConnection) -> None:
+            # Every migration is loaded before anything is dropped: a broken file stops the run
+            # while the database is still intact.
+            prepared = await self._prepare(self.files(), "up")
             await self._drop_everything(connection)
             await self.storage.ensure(connection)
-            await self._up(connection, None, result)
+            await self._run_all(connection, prepared, "up", result)
 
         async with sql_connection(self.driver) as connection:
             await self._locked(connection, lambda: work(connection), ensure=False)
         return result
+
+    def stray_files(self) -> list[Path]:
+        """Python files in the migrations folder that are not named like a migration (ignored)."""
+        return stray_files(self.folder)
 
     async def _drop_everything(self, connection: SqlConnection) -> None:
         keep = f"{self.storage.name}_lock"
@@ -207,9 +227,21 @@ class Migrator:
         self.progress.notice(f"dropping {len(names)} table(s)")
         stubs = [sa.Table(name, sa.MetaData()) for name in names]
         statements = [Statement(sql=sql) for sql in self.driver.drop_statements(stubs)]
-        await run_statements(
-            self.orm, self.driver, connection, statements, transactional=self.transactional
-        )
+        try:
+            await run_statements(
+                self.orm, self.driver, connection, statements, transactional=self.transactional
+            )
+        except StatementError as exc:
+            undone = (
+                "Nothing was dropped (rolled back)."
+                if self.transactional
+                else f"The {exc.index} statement(s) before it stay applied."
+            )
+            raise MigrationError(
+                f"dropping the tables failed at statement {exc.index + 1} of {len(statements)}:"
+                f"\n    {exc.statement.describe()}\n{describe_error(exc.error)}\n{undone} No "
+                f"migration was run."
+            ) from exc.error
 
     async def _locked(
         self,
@@ -224,8 +256,12 @@ class Migrator:
             if ensure:
                 await self.storage.ensure(connection)
             await work()
-        finally:
-            await lock.release(connection)
+        except BaseException:
+            # The run's own error is what matters: a failing release must not replace it.
+            with contextlib.suppress(Exception):
+                await lock.release(connection)
+            raise
+        await lock.release(connection)
 
     async def _up(self, connection: SqlConnection, to: str | None, result: RunResult) -> None:
         # Read under the lock: a run that waited sees what the other one executed.
@@ -238,48 +274,96 @@ class Migrator:
                 self.progress.notice(f"{target} is already executed; nothing to run")
                 return
             pending = [f for f in pending if f.name <= target]
-        for position, file in enumerate(pending, 1):
-            await self._run(connection, file, "up", position, len(pending))
-            result.names.append(file.name)
+        await self._run_all(connection, await self._prepare(pending, "up"), "up", result)
 
     async def _down(self, connection: SqlConnection, to: str | None, result: RunResult) -> None:
         executed = [m.name for m in await self.storage.executed(connection)]
         if not executed:
             return
+        files = {f.name: f for f in self.files()}
         if to is None:
             chosen = executed[-1:]
         elif to == "0":
             chosen = executed
         else:
-            target = resolve_name(executed, to)
+            target = self._executed_target(executed, list(files), to)
             chosen = executed[executed.index(target) + 1 :]
-        files = {f.name: f for f in self.files()}
         chosen = list(reversed(chosen))
-        for position, name in enumerate(chosen, 1):
-            file = files.get(name)
-            if file is None:
+        missing = [name for name in chosen if name not in files]
+        if missing:
+            raise MigrationFileError(
+                f"migration(s) {', '.join(missing)} are recorded as executed but their files are "
+                f"missing from {self.folder}; restore them to revert them (nothing was reverted)"
+            )
+        prepared = await self._prepare([files[name] for name in chosen], "down")
+        await self._run_all(connection, prepared, "down", result)
+
+    @staticmethod
+    def _executed_target(executed: list[str], files: list[str], to: str) -> str:
+        try:
+            return resolve_name(executed, to)
+        except MigrationFileError:
+            pending = [name for name in files if name not in executed and name.startswith(to)]
+            if len(pending) == 1 or to in pending:
                 raise MigrationFileError(
-                    f"migration {name} is recorded as executed but its file is missing from "
-                    f"{self.folder}; restore the file to revert it"
-                )
-            await self._run(connection, file, "down", position, len(chosen))
-            result.names.append(name)
+                    f"migration {pending[0] if len(pending) == 1 else to} is not executed, so "
+                    f"there is nothing after it to revert; --to names an executed migration (or "
+                    f"0 for all). Run `orm migration:list` to see which are executed"
+                ) from None
+            raise
+
+    async def _prepare(self, files: list[MigrationFile], direction: str) -> list[_Prepared]:
+        """Load every migration of the run and collect its statements before running any.
+
+        A file that does not import, names another dialect, or whose ``up()``/``down()``
+        raises stops the run before the first migration runs.
+        """
+        prepared = []
+        for file in files:
+            try:
+                migration = file.instantiate()
+            except MigrationError:
+                raise
+            except Exception as exc:
+                raise MigrationFileError(
+                    f"migration {file.name} ({file.path}) cannot be created: "
+                    f"{describe_exception(exc, file.path)}; no migration was run"
+                ) from exc
+            self._check_dialect(migration)
+            try:
+                statements = await migration.collect(direction)
+            except Exception as exc:
+                raise MigrationFileError(
+                    f"migration {file.name} ({file.path}): its {direction}() failed: "
+                    f"{describe_exception(exc, file.path)}; no migration was run"
+                ) from exc
+            prepared.append(_Prepared(file, migration, statements))
+        return prepared
+
+    async def _run_all(
+        self,
+        connection: SqlConnection,
+        prepared: list[_Prepared],
+        direction: str,
+        result: RunResult,
+    ) -> None:
+        for position, item in enumerate(prepared, 1):
+            await self._run(connection, item, direction, position, len(prepared))
+            result.names.append(item.file.name)
 
     async def _run(
-        self, connection: SqlConnection, file: MigrationFile, direction: str, at: int, total: int
+        self, connection: SqlConnection, item: _Prepared, direction: str, at: int, total: int
     ) -> None:
-        migration = file.instantiate()
-        self._check_dialect(migration)
-        statements = await migration.collect(direction)
-        transactional = self.transactional and migration.transactional
-        self.progress.started(direction, file.name, at, total)
+        name, statements = item.file.name, item.statements
+        transactional = self.transactional and item.migration.transactional
+        self.progress.started(direction, name, at, total)
         started = time.perf_counter()
 
         async def bookkeeping() -> None:
             if direction == "up":
-                await self.storage.record(connection, file.name)
+                await self.storage.record(connection, name)
             else:
-                await self.storage.forget(connection, file.name)
+                await self.storage.forget(connection, name)
 
         try:
             await run_statements(
@@ -291,19 +375,21 @@ class Migrator:
                 finish=bookkeeping,
             )
         except StatementError as exc:
-            raise self._failure(file.name, direction, statements, exc, transactional) from (
+            raise self._failure(name, direction, statements, exc, transactional) from exc.error
+        except BookkeepingError as exc:
+            raise self._bookkeeping_failure(name, direction, statements, exc, transactional) from (
                 exc.error
             )
         except MigrationError:
             raise
         except Exception as exc:
             raise MigrationFailedError(
-                f"migration {file.name} ({direction}) failed: {describe_error(exc)}. "
+                f"migration {name} ({direction}) failed: {describe_error(exc)}. "
                 f"{self._state_after(transactional, direction)}",
-                migration=file.name,
+                migration=name,
                 statement=None,
             ) from exc
-        self.progress.finished(direction, file.name, time.perf_counter() - started)
+        self.progress.finished(direction, name, time.perf_counter() - started)
 
     def _check_dialect(self, migration: Migration) -> None:
         wanted = migration.dialect
@@ -311,7 +397,7 @@ class Migrator:
             raise MigrationFileError(
                 f"migration {migration.name} was generated for {wanted} and this database is "
                 f"{self.dialect}; generate migrations against the kind of database they run on "
-                f"(or remove `dialect = {wanted!r}` if its SQL is portable)"
+                f"(or remove `dialect = {wanted!r}` if its SQL is portable). No migration was run"
             )
 
     def _failure(
@@ -331,6 +417,41 @@ class Migrator:
             statement=statement,
         )
 
+    def _bookkeeping_failure(
+        self,
+        name: str,
+        direction: str,
+        statements: list[Statement],
+        exc: BookkeepingError,
+        transactional: bool,
+    ) -> MigrationFailedError:
+        table = self.storage.name
+        if direction == "up":
+            what, by_hand = (
+                f"recording it in {table}",
+                f"INSERT INTO {table} (name, executed_at) VALUES ('{name}', CURRENT_TIMESTAMP)",
+            )
+        else:
+            what, by_hand = (
+                f"removing it from {table}",
+                f"DELETE FROM {table} WHERE name = '{name}'",
+            )
+        head = (
+            f"migration {name} ({direction}): its {len(statements)} statement(s) succeeded, then "
+            f"{what} failed: {describe_error(exc.error)}\n"
+        )
+        if transactional:
+            return MigrationFailedError(
+                head + self._state_after(True, direction), migration=name, statement=None
+            )
+        return MigrationFailedError(
+            head + f"Its statements stay applied ({self.driver.platform.name} cannot roll back "
+            f"DDL) but the bookkeeping does not say so; once the database answers again, fix the "
+            f"bookkeeping by hand: {by_hand}",
+            migration=name,
+            statement=None,
+        )
+
     def _state_after(self, transactional: bool, direction: str, index: int | None = None) -> str:
         verb = "recorded as executed" if direction == "up" else "removed from the executed list"
         if transactional:
@@ -343,3 +464,12 @@ class Migrator:
             f"It was not {verb}.{done} ({self.driver.platform.name} cannot roll back DDL): "
             f"undo them by hand or make the migration tolerate them, then run again."
         )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A migration of a run, loaded, with the statements its ``up()``/``down()`` queued."""
+
+    file: MigrationFile
+    migration: Migration
+    statements: list[Statement]

@@ -7,7 +7,9 @@ drops and re-creates a referenced table, which would otherwise fire ``ON DELETE`
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from orm.core import ORM
 from orm.core.errors import DriverError, ForeignKeyViolation
@@ -26,6 +28,14 @@ class StatementError(Exception):
         self.error = error
 
 
+class BookkeepingError(Exception):
+    """Internal: every statement succeeded, then ``finish()`` (the bookkeeping) failed."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 async def run_statements(
     orm: ORM,
     driver: SqlDriver,
@@ -37,8 +47,8 @@ async def run_statements(
 ) -> None:
     """Run ``statements`` then ``finish()`` (bookkeeping), atomically where possible.
 
-    Raises :class:`StatementError` for a failing statement; everything is rolled back when the
-    run was transactional.
+    Raises :class:`StatementError` for a failing statement and :class:`BookkeepingError` when
+    ``finish()`` fails; everything is rolled back when the run was transactional.
     """
     sqlite = family(driver) == "sqlite"
     if sqlite:
@@ -55,7 +65,10 @@ async def run_statements(
             if sqlite:
                 await _check_foreign_keys(connection)
             if finish is not None:
-                await finish()
+                try:
+                    await finish()
+                except Exception as exc:
+                    raise BookkeepingError(exc) from exc
         except BaseException:
             if transactional:
                 await connection.rollback()
@@ -105,3 +118,31 @@ def describe_error(error: Exception) -> str:
     if isinstance(error, DriverError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def describe_exception(error: BaseException, within: Path | None = None) -> str:
+    """``Type: message (at FILE, line N)``: an error raised by the user's code, and where.
+
+    The place is the innermost frame in ``within`` (a file, or a folder and what it holds);
+    without ``within`` the innermost frame. A ``SyntaxError`` names its place itself.
+    """
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, SyntaxError):
+        return text
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith("<")
+    ]
+    if within is not None:
+        root = within.resolve()
+        frames = [f for f in frames if _inside(Path(f.filename), root)]
+    if frames:
+        text += f" (at {frames[-1].filename}, line {frames[-1].lineno})"
+    return text
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    return resolved == root or root in resolved.parents
