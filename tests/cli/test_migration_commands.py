@@ -74,6 +74,38 @@ async def test_data_loss_is_reported_by_create(project: Project) -> None:
     assert "drops column author.email and its values" in message and "author.name" in message
     source = project.migrations()[-1].read_text()
     assert "# DATA LOSS: " in source and "drops column author.email" in source
+    assert "DATA LOSS when running up():" in source
+
+    # Running it reports the markers before its statements run.
+    up = " ".join(ok(project.orm("migration:up")).stderr.split())
+    assert "up() loses data:" in up and "drops column author.email" in up
+
+
+async def test_create_reports_what_down_would_lose(project: Project) -> None:
+    ok(project.orm("migration:create"))
+    ok(project.orm("migration:up"))
+    project.write_entities(
+        """
+        from orm.core import PrimaryKey, Property, entity
+
+
+        @entity
+        class Author:
+            id: int = PrimaryKey()
+            name: str = Property(length=100)
+            email: str = Property(unique=True)
+            nickname: str | None = None
+        """
+    )
+    created = " ".join(ok(project.orm("migration:create")).stderr.split())
+    assert "data loss in down() (when reverted): drops column author.nickname" in created
+    source = project.migrations()[-1].read_text()
+    assert "DATA LOSS when running down():" in source
+    ok(project.orm("migration:up"))
+    down = " ".join(
+        ok(project.orm("migration:down", "--to", project.migrations()[0].stem)).stderr.split()
+    )
+    assert "down() loses data: drops column author.nickname" in down
 
 
 async def test_a_failing_migration_names_itself_and_the_statement(project: Project) -> None:

@@ -91,6 +91,8 @@ def migration_create(state: State, name: str | None, blank: bool, initial: bool)
                     output.note(f"  {change.description}")
                 for message in created.diff.warnings:
                     output.warning(f"data loss in up(): {message}")
+                for message in created.diff.down_warnings:
+                    output.warning(f"data loss in down() (when reverted): {message}")
             if created.recorded:
                 output.note("the database already has this schema: recorded as executed")
 

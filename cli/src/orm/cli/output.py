@@ -126,6 +126,12 @@ class MigrationLines:
         else:
             err.print(self.line(direction, name, position, total))
 
+    def data_loss(self, direction: str, name: str, message: str) -> None:
+        console = self.bar.console if self.bar is not None else err
+        console.print(
+            f"[yellow]warning:[/yellow] {escape(name)} {direction}() loses data: {escape(message)}"
+        )
+
     def finished(self, direction: str, name: str, elapsed: float) -> None:
         if self.bar is None or self.task is None:
             return
@@ -146,7 +152,12 @@ def migration_progress() -> Iterator[MigrationProgress]:
     """Callbacks for the migrator: a line per migration, and a bar on a terminal."""
     lines = MigrationLines()
     try:
-        yield MigrationProgress(notice=note, started=lines.started, finished=lines.finished)
+        yield MigrationProgress(
+            notice=note,
+            started=lines.started,
+            finished=lines.finished,
+            data_loss=lines.data_loss,
+        )
     finally:
         lines.stop()
 

@@ -43,7 +43,13 @@ class SchemaDiff:
 
     @property
     def warnings(self) -> list[str]:
+        """What ``up()`` of a migration made from this diff would lose."""
         return [c.data_loss for c in self.changes if c.data_loss]
+
+    @property
+    def down_warnings(self) -> list[str]:
+        """What its ``down()`` would lose (e.g. dropping a column ``up()`` added)."""
+        return [c.down_data_loss for c in self.changes if c.down_data_loss]
 
 
 async def diff_schema(orm: ORM, *, from_empty: bool = False, drops: bool = True) -> SchemaDiff:

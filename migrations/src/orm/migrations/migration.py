@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from orm.query_builder import SqlConnection
 
 
+# Written by migration:create above a statement that loses data; reported when it runs.
+DATA_LOSS_MARKER = "# DATA LOSS:"
+
+
 class StepContext:
     """What a data step receives: the ORM, the migration's connection, an EntityManager."""
 
@@ -112,6 +116,21 @@ class Migration:
     def add_step(self, step: Step) -> None:
         """Queue a data step: ``async def step(ctx: StepContext) -> None``."""
         self._queue.append(Statement(step=step))
+
+    def data_loss(self, direction: str) -> list[str]:
+        """The ``# DATA LOSS: ...`` markers ``migration:create`` wrote in ``up()`` or ``down()``
+        (and any written by hand the same way), for the CLI to report before it runs them."""
+        method = type(self).up if direction == "up" else type(self).down
+        try:
+            source = inspect.getsource(method)
+        except (OSError, TypeError):  # no source file (built in memory)
+            return []
+        markers = []
+        for line in source.splitlines():
+            text = line.strip()
+            if text.startswith(DATA_LOSS_MARKER):
+                markers.append(text.removeprefix(DATA_LOSS_MARKER).strip())
+        return markers
 
     async def collect(self, direction: str) -> list[Statement]:
         """Run ``up()`` or ``down()`` and return what it queued."""

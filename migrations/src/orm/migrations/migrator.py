@@ -50,6 +50,8 @@ class Progress:
     started: Callable[[str, str, int, int], None] = _ignore
     # (direction, name, seconds)
     finished: Callable[[str, str, float], None] = _ignore
+    # (direction, name, what it loses): a ``# DATA LOSS:`` marker of a migration about to run
+    data_loss: Callable[[str, str, str], None] = _ignore
 
 
 @dataclass(frozen=True)
@@ -356,6 +358,8 @@ class Migrator:
     ) -> None:
         name, statements = item.file.name, item.statements
         transactional = self.transactional and item.migration.transactional
+        for message in item.migration.data_loss(direction):
+            self.progress.data_loss(direction, name, message)
         self.progress.started(direction, name, at, total)
         started = time.perf_counter()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from orm.migrations.changes import Change, SchemaDiff
 from orm.migrations.errors import MigrationFileError
 from orm.migrations.files import TIMESTAMP_FORMAT
+from orm.migrations.migration import DATA_LOSS_MARKER
 
 _INDENT = " " * 8
 # Generated files are formatted as ``ruff format --line-length 100`` would format them.
@@ -42,7 +43,7 @@ def _lines(changes: list[Change], direction: str) -> list[str]:
         warning = change.data_loss if direction == "up" else change.down_data_loss
         statements = change.up if direction == "up" else change.down
         if warning:
-            lines.append(f"{_INDENT}# DATA LOSS: {warning}")
+            lines.append(f"{_INDENT}{DATA_LOSS_MARKER} {warning}")
         for sql in statements:
             literal = _sql_literal(sql)
             line = f"{_INDENT}self.add_sql({literal})"
@@ -60,10 +61,13 @@ def render_migration(name: str, diff: SchemaDiff | None, *, dialect: str | None)
     changes = diff.changes if diff is not None else []
     summary = [f"- {c.description}" for c in changes] or ["(blank: write the statements)"]
     warnings = [f"- {c.data_loss}" for c in changes if c.data_loss]
+    down_warnings = [f"- {c.down_data_loss}" for c in changes if c.down_data_loss]
     doc = [f'"""Migration {name}, created {created:%Y-%m-%d %H:%M:%S} UTC.', ""]
     doc += summary
     if warnings:
         doc += ["", "DATA LOSS when running up():", *warnings]
+    if down_warnings:
+        doc += ["", "DATA LOSS when running down():", *down_warnings]
     doc.append('"""')
     up = _lines(changes, "up") if diff is not None else [f"{_INDENT}pass"]
     down = _lines(changes, "down") if diff is not None else [f"{_INDENT}pass"]
