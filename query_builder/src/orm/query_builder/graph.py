@@ -20,8 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.metadata.model import PropertyMetadata, RelationKind
 from orm.core.query.ast import PopulateNode, SelectQuery
-from orm.query_builder.links import relation_link
-from orm.query_builder.render import SqlRenderer, _Scope, pivot_columns, properties_reader
+from orm.query_builder.links import pivot_columns, pivot_links, properties_reader, relation_link
+from orm.query_builder.render import SqlRenderer, _Scope
 
 Row = dict[str, Any]
 
@@ -142,21 +142,10 @@ class _Joins:
             extra = None if node.where is None else renderer.condition(child, node.where)
             child_order = [t for item in node.order_by for t in renderer._order(child, item)]
             if prop.relation is RelationKind.MANY_TO_MANY:
-                pivot_table, mine, theirs = pivot_columns(prop)
+                pivot_table, _, _ = pivot_columns(prop)
                 pivot = renderer.tables[pivot_table].alias(f"p{next(renderer._aliases)}")
-                to_pivot = sa.and_(
-                    *(
-                        pivot.c[name] == parent.column(pk)
-                        for name, pk in zip(mine, parent.meta.pk_columns, strict=True)
-                    )
-                )
+                to_pivot, link = pivot_links(pivot, prop, parent, child)
                 self.from_clause = self.from_clause.outerjoin(pivot, to_pivot)
-                link = sa.and_(
-                    *(
-                        pivot.c[name] == child.column(pk)
-                        for name, pk in zip(theirs, target.pk_columns, strict=True)
-                    )
-                )
             else:
                 link = relation_link(parent, child, prop)
             onclause = link if extra is None else sa.and_(link, extra)

@@ -37,8 +37,14 @@ from orm.core.query.ast import (
     SelectQuery,
 )
 from orm.core.query.filter import is_expression
+from orm.query_builder.links import (
+    pivot_columns,
+    pivot_links,
+    pivot_match,
+    properties_reader,
+    relation_link,
+)
 from orm.query_builder.render_writes import WriteRenderer
-from orm.query_builder.values import ValueConverter
 
 Key = tuple[Any, ...]
 _COMPARISONS: dict[Op, Callable[[Any, Any], Any]] = {
@@ -81,14 +87,7 @@ class _Scope:
         assert target is not None
         alias = self.renderer.alias(target)
         joined = _Scope(self.renderer, target, alias)
-        if prop.is_owning_to_one:
-            pairs = zip(prop.columns, target.pk_columns, strict=True)
-            onclause = sa.and_(*(self.column(fk) == joined.column(pk) for fk, pk in pairs))
-        else:  # inverse OneToOne: the foreign key is on the target
-            owning = prop.inverse
-            assert owning is not None
-            pairs = zip(owning.columns, self.meta.pk_columns, strict=True)
-            onclause = sa.and_(*(joined.column(fk) == self.column(pk) for fk, pk in pairs))
+        onclause = relation_link(self, joined, prop)  # owning to-one or inverse OneToOne
         root.from_clause = root.from_clause.outerjoin(alias, onclause)
         return joined
 
@@ -160,13 +159,7 @@ class SqlRenderer(WriteRenderer):
         prop = pivot_join.prop
         pivot_table, owner_cols, target_cols = pivot_columns(prop)
         pivot = self.tables[pivot_table].alias("p")
-        onclause = sa.and_(
-            *(
-                pivot.c[name] == root.column(pk)
-                for name, pk in zip(target_cols, root.meta.pk_columns, strict=True)
-            )
-        )
-        root.from_clause = root.from_clause.join(pivot, onclause)
+        root.from_clause = root.from_clause.join(pivot, pivot_match(pivot, target_cols, root))
         owner_columns = prop.entity.pk_columns
         where.append(
             self._keys_in([pivot.c[n] for n in owner_cols], owner_columns, pivot_join.owner_keys)
@@ -229,31 +222,12 @@ class SqlRenderer(WriteRenderer):
             return self.condition(scope.join([prop]), node.condition)
         inner = _Scope(self, target, self.alias(target))
         if prop.relation is RelationKind.ONE_TO_MANY:
-            fk = target.properties[prop.mapped_by or ""]
-            link = sa.and_(
-                *(
-                    inner.column(f) == scope.column(pk)
-                    for f, pk in zip(fk.columns, scope.meta.pk_columns, strict=True)
-                )
-            )
+            link = relation_link(scope, inner, prop)
         else:
-            pivot_table, mine, theirs = pivot_columns(prop)
+            pivot_table, _, _ = pivot_columns(prop)
             pivot = self.tables[pivot_table].alias(f"p{next(self._aliases)}")
-            inner.from_clause = pivot.join(
-                inner.alias,
-                sa.and_(
-                    *(
-                        pivot.c[n] == inner.column(pk)
-                        for n, pk in zip(theirs, target.pk_columns, strict=True)
-                    )
-                ),
-            )
-            link = sa.and_(
-                *(
-                    pivot.c[n] == scope.column(pk)
-                    for n, pk in zip(mine, scope.meta.pk_columns, strict=True)
-                )
-            )
+            link, to_target = pivot_links(pivot, prop, scope, inner)
+            inner.from_clause = pivot.join(inner.alias, to_target)
         criterion = self.condition(inner, node.condition)
         subquery = sa.select(sa.literal(1)).select_from(inner.from_clause).where(link, criterion)
         return subquery.exists()
@@ -349,47 +323,3 @@ class SqlRenderer(WriteRenderer):
                 return found
             return sa.or_(sa.not_(found), sa.and_(*(e.is_(None) for e in exprs)))
         raise AssertionError(f"operator {op} on a relation")
-
-
-def properties_reader(
-    readers: Sequence[tuple[PropertyMetadata, int, int]], values: ValueConverter
-) -> Callable[[Sequence[Any]], dict[str, Any]]:
-    """A function reading ``{property: value}`` from a row (or a slice of one): each property
-    reads ``row[start:end]``; a relation's key is a tuple, or None when every part is NULL.
-    The per-column conversions are looked up once, here, not per row."""
-    scalars: list[tuple[str, int, Callable[[Any], Any] | None]] = []
-    relations: list[tuple[str, int, int, list[Callable[[Any], Any] | None]]] = []
-    for prop, start, end in readers:
-        if prop.relation is None:
-            scalars.append((prop.name, start, values.from_db_function(prop.columns[0])))
-        else:
-            functions = [values.from_db_function(c) for c in prop.columns]
-            relations.append((prop.name, start, end, functions))
-
-    def read(row: Sequence[Any]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for name, index, function in scalars:
-            value = row[index]
-            result[name] = value if function is None or value is None else function(value)
-        for name, start, end, functions in relations:
-            parts = row[start:end]
-            if all(part is None for part in parts):
-                result[name] = None
-            else:
-                result[name] = tuple(
-                    part if f is None or part is None else f(part)
-                    for f, part in zip(functions, parts, strict=True)
-                )
-        return result
-
-    return read
-
-
-def pivot_columns(prop: PropertyMetadata) -> tuple[str, list[str], list[str]]:
-    """A many-to-many relation's pivot table, its columns holding the keys of ``prop``'s own
-    entity, and those holding the keys of its target (either side may own the relation)."""
-    owning = prop if prop.owner else prop.inverse
-    assert owning is not None and owning.pivot_table is not None
-    if prop.owner:
-        return owning.pivot_table, owning.pivot_owner_columns, owning.pivot_target_columns
-    return owning.pivot_table, owning.pivot_target_columns, owning.pivot_owner_columns

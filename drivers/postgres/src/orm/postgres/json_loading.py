@@ -23,8 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from orm.core.metadata.model import ColumnInfo, PropertyMetadata, RelationKind, ScalarKind
 from orm.core.query.ast import PopulateNode, SelectQuery
 from orm.query_builder.graph import entity_columns, root_page
-from orm.query_builder.links import relation_link
-from orm.query_builder.render import SqlRenderer, _Scope, pivot_columns
+from orm.query_builder.links import pivot_columns, pivot_links, relation_link
+from orm.query_builder.render import SqlRenderer, _Scope
 
 Row = dict[str, Any]
 Decode = Callable[[Any], Any]
@@ -72,21 +72,11 @@ def _lateral(
     order = [t for item in node.order_by for t in renderer._order(child, item)]
     from_clause: sa.FromClause = child.from_clause
     if prop.relation is RelationKind.MANY_TO_MANY:
-        pivot_table, mine, theirs = pivot_columns(prop)
+        pivot_table, _, _ = pivot_columns(prop)
         pivot = renderer.tables[pivot_table].alias(f"p{next(renderer._aliases)}")
-        from_clause = from_clause.join(
-            pivot,
-            sa.and_(
-                *(
-                    pivot.c[name] == child.column(pk)
-                    for name, pk in zip(theirs, target.pk_columns, strict=True)
-                )
-            ),
-        )
-        where.extend(
-            pivot.c[name] == parent.column(pk)
-            for name, pk in zip(mine, parent.meta.pk_columns, strict=True)
-        )
+        to_parent, to_child = pivot_links(pivot, prop, parent, child)
+        from_clause = from_clause.join(pivot, to_child)
+        where.append(to_parent)
     else:
         where.append(relation_link(parent, child, prop))
     elements, decode_columns = _column_values(child, target.persistent, renderer)

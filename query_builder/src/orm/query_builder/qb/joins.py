@@ -20,11 +20,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from orm.core.collection import Collection
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
-from orm.query_builder.links import entity_reader, relation_link
+from orm.query_builder.links import entity_reader, pivot_columns, pivot_links, relation_link
 from orm.query_builder.qb.conditions import ConditionsBuild
 from orm.query_builder.qb.raw import IDENTIFIER, Raw
 from orm.query_builder.qb.scope import QbScope, check_alias
-from orm.query_builder.render import pivot_columns
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
@@ -112,20 +111,9 @@ class JoinsBuild(ConditionsBuild):
             self.scopes[join.alias] = scope
             outer = join.left
             if prop.relation is RelationKind.MANY_TO_MANY:
-                pivot_table, mine, theirs = pivot_columns(prop)
+                pivot_table, _, _ = pivot_columns(prop)
                 pivot = renderer.tables[pivot_table].alias(self.next_alias("p"))
-                to_pivot = sa.and_(
-                    *(
-                        pivot.c[name] == parent.column(pk)
-                        for name, pk in zip(mine, parent.meta.pk_columns, strict=True)
-                    )
-                )
-                link = sa.and_(
-                    *(
-                        pivot.c[name] == scope.column(pk)
-                        for name, pk in zip(theirs, target.pk_columns, strict=True)
-                    )
-                )
+                to_pivot, link = pivot_links(pivot, prop, parent, scope)
                 onclause = self._with_join_condition(link, join.condition, scope)
                 self.root.from_clause = self.root.from_clause.join(
                     pivot, to_pivot, isouter=outer
