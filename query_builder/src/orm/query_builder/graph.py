@@ -10,7 +10,6 @@ nested row per root (the shape ``Connection.find_graph`` returns).
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.metadata.model import PropertyMetadata, RelationKind
 from orm.core.query.ast import PopulateNode, SelectQuery
-from orm.query_builder.links import pivot_columns, pivot_links, properties_reader, relation_link
+from orm.query_builder.links import (
+    EntitySlice,
+    entity_slice,
+    pivot_columns,
+    pivot_links,
+    relation_link,
+    select_properties,
+)
 from orm.query_builder.render import SqlRenderer, _Scope
 
 Row = dict[str, Any]
@@ -72,16 +78,6 @@ def root_page(renderer: SqlRenderer, query: SelectQuery, *, name: str = "r") -> 
     order = [t for label, item in order_keys for t in renderer.order_terms(derived.c[label], item)]
     order.extend(scope.column(c).asc() for c in query.entity.pk_columns)
     return RootPage(scope, properties, order)
-
-
-@dataclass(frozen=True)
-class EntitySlice:
-    """One entity's columns in a joined row."""
-
-    # The raw key values (None when they are all NULL: no row on this side of a LEFT JOIN);
-    # cheap, so rows already seen are recognised without reading their other columns.
-    key: Callable[[Sequence[Any]], Hashable | None]
-    read: Callable[[Sequence[Any]], Row]
 
 
 @dataclass
@@ -171,21 +167,7 @@ def entity_columns(
     columns: list[ColumnElement[Any]],
 ) -> EntitySlice:
     """Select ``properties`` of ``scope`` into ``columns``; return how to read that slice."""
-    slices: list[tuple[PropertyMetadata, int, int]] = []
-    for prop in properties:
-        first = len(columns)
-        columns.extend(scope.column(c) for c in prop.columns)
-        slices.append((prop, first, len(columns)))
-    positions = [i for p, first, end in slices if p.primary for i in range(first, end)]
-    get = operator.itemgetter(*positions)  # one value for one column, else a tuple
-
-    def key(row: Sequence[Any]) -> Hashable | None:
-        found = get(row)
-        if len(positions) == 1:
-            return found  # type: ignore[no-any-return]
-        return None if all(part is None for part in found) else found
-
-    return EntitySlice(key, properties_reader(slices, renderer.values))
+    return entity_slice(select_properties(scope, properties, columns), renderer.values)
 
 
 def assemble(

@@ -7,7 +7,9 @@ Shared by the renderer's filters and to-one joins, the query builder's ``join``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -96,22 +98,52 @@ def properties_reader(
     return read
 
 
-def entity_reader(
-    readers: list[tuple[PropertyMetadata, int, int]],
-    key_ranges: list[tuple[int, int]],
-    start: int,
-    end: int,
-    values: ValueConverter,
-) -> Callable[[Sequence[Any]], dict[str, Any] | None]:
-    """Reads one entity's columns ``row[start:end]``: None when its key columns are all NULL
-    (no row on this side of a LEFT JOIN)."""
-    read_properties = properties_reader(readers, values)
-    key_positions = [i for first, last in key_ranges for i in range(first, last)]
+Slices = list[tuple[PropertyMetadata, int, int]]
 
-    def read(row: Sequence[Any]) -> dict[str, Any] | None:
-        own = row[start:end]
-        if all(own[i] is None for i in key_positions):
-            return None  # no row on this side of a LEFT JOIN
-        return read_properties(own)
 
-    return read
+def select_properties(
+    scope: _Scope,
+    properties: Sequence[PropertyMetadata],
+    columns: list[ColumnElement[Any]],
+    *,
+    label: str | None = None,
+) -> Slices:
+    """Append the columns of ``properties`` (of ``scope``'s entity) to ``columns``, labelled
+    ``<label>__<column>`` if ``label`` is given; return ``(property, first, end)``: where each
+    property's columns sit in a result row."""
+    slices: Slices = []
+    for prop in properties:
+        first = len(columns)
+        for column in prop.columns:
+            element = scope.column(column)
+            columns.append(element if label is None else element.label(f"{label}__{column.name}"))
+        slices.append((prop, first, len(columns)))
+    return slices
+
+
+@dataclass(frozen=True)
+class EntitySlice:
+    """How to read one entity's columns out of a (joined) row."""
+
+    # The raw key values (None when they are all NULL: no row on this side of a LEFT JOIN);
+    # cheap, so rows already seen are recognised without reading their other columns.
+    key: Callable[[Sequence[Any]], Hashable | None]
+    read: Callable[[Sequence[Any]], dict[str, Any]]
+
+    def read_present(self, row: Sequence[Any]) -> dict[str, Any] | None:
+        """The entity's properties, or None when the row has none (a LEFT JOIN missed)."""
+        return None if self.key(row) is None else self.read(row)
+
+
+def entity_slice(slices: Slices, values: ValueConverter) -> EntitySlice:
+    """The reader of the entity whose properties ``slices`` places (see select_properties)."""
+    positions = [i for prop, first, end in slices if prop.primary for i in range(first, end)]
+    get = operator.itemgetter(*positions)  # one value for one column, else a tuple
+
+    def key(row: Sequence[Any]) -> Hashable | None:
+        found = get(row)
+        if len(positions) == 1:
+            return found  # type: ignore[no-any-return]
+        return None if all(part is None for part in found) else found
+
+    return EntitySlice(key, properties_reader(slices, values))

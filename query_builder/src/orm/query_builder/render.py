@@ -43,6 +43,7 @@ from orm.query_builder.links import (
     pivot_match,
     properties_reader,
     relation_link,
+    select_properties,
 )
 from orm.query_builder.render_writes import WriteRenderer
 
@@ -108,11 +109,7 @@ class SqlRenderer(WriteRenderer):
     def select(self, query: SelectQuery) -> tuple[sa.Select[Any], RowReader]:
         root = self._root(query.entity)
         columns: list[Any] = []
-        readers: list[tuple[PropertyMetadata, int, int]] = []
-        for prop in query.fields or query.entity.persistent:
-            start = len(columns)
-            columns.extend(root.column(c) for c in prop.columns)
-            readers.append((prop, start, len(columns)))
+        readers = select_properties(root, query.fields or query.entity.persistent, columns)
         owner_slice: tuple[int, int] | None = None
         where: list[ColumnElement[bool]] = []
         pivot_columns: list[ColumnInfo] = []

@@ -20,7 +20,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from orm.core.collection import Collection
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
-from orm.query_builder.links import entity_reader, pivot_columns, pivot_links, relation_link
+from orm.query_builder.links import (
+    entity_slice,
+    pivot_columns,
+    pivot_links,
+    relation_link,
+    select_properties,
+)
 from orm.query_builder.qb.conditions import ConditionsBuild
 from orm.query_builder.qb.raw import IDENTIFIER, Raw
 from orm.query_builder.qb.scope import QbScope, check_alias
@@ -91,8 +97,6 @@ class EntitySlot:
     meta: EntityMetadata
     parent: str | None
     prop: PropertyMetadata | None
-    start: int = 0
-    end: int = 0
     read: Callable[[Sequence[Any]], dict[str, Any] | None] = field(default=lambda row: None)
 
 
@@ -151,20 +155,11 @@ class JoinsBuild(ConditionsBuild):
 
     def slot_columns(self, slots: Sequence[EntitySlot]) -> list[ColumnElement[Any]]:
         elements: list[ColumnElement[Any]] = []
-        values = self.renderer.values
         for slot in slots:
-            scope = self.scopes[slot.alias]
-            slot.start = len(elements)
-            readers: list[tuple[PropertyMetadata, int, int]] = []
-            for prop in slot.meta.persistent:
-                start = len(elements)
-                for column in prop.columns:
-                    label = f"{slot.alias}__{column.name}"
-                    elements.append(scope.column(column).label(label))
-                readers.append((prop, start - slot.start, len(elements) - slot.start))
-            slot.end = len(elements)
-            key_ranges = [(s, e) for p, s, e in readers if p.primary]
-            slot.read = entity_reader(readers, key_ranges, slot.start, slot.end, values)
+            placed = select_properties(
+                self.scopes[slot.alias], slot.meta.persistent, elements, label=slot.alias
+            )
+            slot.read = entity_slice(placed, self.renderer.values).read_present
         return elements
 
 
