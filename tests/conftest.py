@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.databases import ensure_configured_databases
+
 
 class StatementLog(logging.Handler):
     """Collects every statement the driver sends (the ``orm.sql`` log records)."""
@@ -49,6 +51,11 @@ def sql_log() -> Iterator[StatementLog]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # A server that does not answer is reported by the tests that need it (skip or fail).
+    ensure_configured_databases()
 
 
 # -- per-database counts of the compliance suite, printed at the end of the run -------------

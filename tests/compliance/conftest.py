@@ -18,25 +18,9 @@ import pytest
 from orm.core import ORM
 from orm.core.errors import ORMError
 from orm.core.orm import driver_class_for
+from tests.databases import configured_databases, database_url
 
-DEFAULT_URLS = {
-    "sqlite": "sqlite://:memory:",
-    "postgres": "postgresql://postgres@127.0.0.1:5432/orm_test",
-    "mariadb": "mysql://root@127.0.0.1:3306/orm_test",
-}
-URL_VARIABLES = {"postgres": "ORM_PG_URL", "mariadb": "ORM_MYSQL_URL"}
-
-
-def database_url(name: str) -> str:
-    variable = URL_VARIABLES.get(name)
-    return os.environ.get(variable, DEFAULT_URLS[name]) if variable else DEFAULT_URLS[name]
-
-
-def configured_databases() -> list[str]:
-    selected = os.environ.get("ORM_TEST_DATABASES")
-    if selected:
-        return [name.strip() for name in selected.split(",") if name.strip()]
-    return list(DEFAULT_URLS)
+__all__ = ["configured_databases", "database_url"]
 
 
 def _unavailable(name: str, reason: str) -> None:

@@ -1,4 +1,4 @@
-"""Loading the Chinook sample database (../shared/datasets/chinook/) into a test database."""
+"""Loading the Chinook sample database (vendored in tests/data/chinook/) into a test database."""
 
 from __future__ import annotations
 
@@ -18,15 +18,11 @@ _SKIPPED = ("DROP DATABASE", "CREATE DATABASE", "USE ", "\\C ")
 
 
 def dataset_folder() -> Path:
-    here = Path(__file__).resolve()
+    """The folder of the Chinook scripts: ``ORM_CHINOOK_DIR``, else the copy in tests/data."""
     configured = os.environ.get("ORM_CHINOOK_DIR")
     if configured:
         return Path(configured)
-    for parent in here.parents:
-        candidate = parent / "shared" / "datasets" / "chinook"
-        if candidate.is_dir():
-            return candidate
-    return here.parents[3] / "shared" / "datasets" / "chinook"
+    return Path(__file__).resolve().parents[1] / "data" / "chinook"
 
 
 def statements(database: str) -> list[str]:
