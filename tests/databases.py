@@ -89,8 +89,12 @@ async def _ensure_mysql(url: str, name: str) -> None:
     )
     try:
         async with connection.cursor() as cursor:
-            quoted = name.replace("`", "``")
-            await cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{quoted}`")
+            await cursor.execute(
+                "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,)
+            )
+            if await cursor.fetchone() is None:
+                quoted = name.replace("`", "``")
+                await cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{quoted}`")
     finally:
         connection.close()
 

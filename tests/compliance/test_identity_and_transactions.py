@@ -126,11 +126,17 @@ async def test_nested_transaction_is_a_savepoint(make_orm: MakeOrm) -> None:
     async with em.transaction():
         em.persist(Author("Outer", "outer@x.io"))
         await em.flush()
+        inner = Author("Inner", "inner@x.io")
         with pytest.raises(RuntimeError):
             async with em.transaction():
-                em.persist(Author("Inner", "inner@x.io"))
+                em.persist(inner)
                 await em.flush()
                 raise RuntimeError("inner fails")
+        # The savepoint is gone from the database; the insert is pending again in the fork,
+        # and dropping it is an explicit decision (a NEW entity removed is simply forgotten).
+        assert sorted(a.name for a in await em.find(Author)) == ["Outer"]
+        assert inner.id is None
+        em.remove(inner)
         em.persist(Author("After", "after@x.io"))
     names = sorted(a.name for a in await orm.em.fork().find(Author))
     assert names == ["After", "Outer"]
@@ -226,7 +232,9 @@ async def test_concurrent_flushes_of_one_fork_do_not_insert_twice(make_orm: Make
     assert await orm.em.fork().count(Author) == 1
 
 
-async def test_rolled_back_transaction_restores_the_fork(make_orm: MakeOrm) -> None:
+async def test_rolled_back_transaction_puts_the_fork_back_with_changes_pending(
+    make_orm: MakeOrm,
+) -> None:
     orm = await make_orm(LIBRARY)
     em = orm.em.fork()
     keeper = Author("Keeper", "keeper@x.io")
@@ -243,13 +251,12 @@ async def test_rolled_back_transaction_restores_the_fork(make_orm: MakeOrm) -> N
             em.remove(keeper)
             await em.flush()
             raise RuntimeError("abort")
-    # The database is as before the transaction, and so is the fork.
-    assert new.id is None and new not in em
-    assert keeper in em and keeper.name == "Keeper"
-    await em.flush()
+    # The database is as before the transaction; the fork is as before its flushes: the
+    # insert, the rename and the removal are all pending again.
     assert [a.name for a in await orm.em.fork().find(Author)] == ["Keeper"]
-    em.persist(new)  # a retry writes the whole graph again
-    await em.flush()
+    assert new.id is None and new not in em
+    assert keeper in em and keeper.name == "Renamed"
+    await em.flush()  # writes the whole graph, and the removal
     check = orm.em.fork()
-    assert sorted(a.name for a in await check.find(Author)) == ["Keeper", "New"]
+    assert [a.name for a in await check.find(Author)] == ["New"]
     assert await check.count(Book) == 1

@@ -409,7 +409,7 @@ def test_many_to_one_on_a_managed_owner_with_an_unloaded_collection() -> None:
     book.author = author  # no error: the collection is not loaded, the change is recorded
     assert not author.books.initialized
     assert author.books.is_dirty
-    author.books._hydrate([])  # loading later keeps the pending addition
+    author.books.fill([])  # loading later keeps the pending addition
     assert list(author.books) == [book]
 
 
@@ -433,10 +433,10 @@ def test_many_to_many_add_on_the_inverse_side_records_on_the_owning_side() -> No
     tag.books.add(book)
     assert book in tag.books
     assert tag in book.tags
-    assert book.tags._added == [tag]  # the owning side writes the pivot row
+    assert book.tags.added == (tag,)  # the owning side writes the pivot row
     tag.books.remove(book)
     assert tag not in book.tags
-    assert book.tags._added == []
+    assert book.tags.added == ()
 
 
 def test_many_to_many_add_twice_keeps_one() -> None:

@@ -805,7 +805,7 @@ async def test_failed_update_stays_dirty() -> None:
 async def test_failed_delete_keeps_the_entity_managed() -> None:
     orm, driver = await _orm()
     (author,) = await _stored_authors(orm, 1)
-    author.books._hydrate([])  # nothing to cascade to
+    author.books.fill([])  # nothing to cascade to
     em = state_of(author).uow.em  # type: ignore[union-attr]
     em.remove(author)
     driver.fail_on("delete")

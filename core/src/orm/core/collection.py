@@ -202,6 +202,71 @@ class Collection(Generic[T]):
         )
         return result
 
+    # -- the change API of the loader and the unit of work ---------------------------------
+
+    @property
+    def added(self) -> tuple[T, ...]:
+        """Items added since the last flush (pivot rows to insert, new children to persist)."""
+        return tuple(self._added)
+
+    @property
+    def removed(self) -> tuple[T, ...]:
+        """Items removed since the last flush (pivot rows to delete, orphan candidates)."""
+        return tuple(self._removed)
+
+    @property
+    def known_items(self) -> tuple[T, ...]:
+        """The loaded items, or nothing when the collection is not loaded (never raises)."""
+        return tuple(self._items) if self._items is not None else ()
+
+    def fill(self, items: list[T], *, view: Any = None) -> None:
+        """Set the loaded items, keeping unflushed additions and removals on top."""
+        self._view = view
+        removed = {id(i) for i in self._removed}
+        merged = [i for i in items if id(i) not in removed]
+        ids = {id(i) for i in merged}
+        for pending in self._added:
+            if id(pending) not in ids:
+                merged.append(pending)
+                ids.add(id(pending))
+        self._items = merged
+        self._ids = ids
+
+    def include(self, item: T) -> None:
+        """Put ``item`` among the loaded items without recording a change (the other side of
+        a relation changed, or a rolled-back removal is undone)."""
+        self._attach_item(item)
+
+    def exclude(self, item: T) -> None:
+        """Take ``item`` out of the loaded items and the pending additions, recording nothing
+        (the item was deleted from the database)."""
+        self._detach_item(item)
+        self._added[:] = [i for i in self._added if i is not item]
+
+    def mark_flushed(self) -> None:
+        """The pending changes were written: forget them."""
+        self._added.clear()
+        self._removed.clear()
+
+    def restore_pending(self, added: tuple[T, ...], removed: tuple[T, ...]) -> None:
+        """Make changes that a rolled-back flush wrote pending again, under the changes made
+        since (an item added then and removed since cancels out, as ``add``/``remove`` do)."""
+        for item in reversed(added):
+            self._record_before(self._added, self._removed, item)
+        for item in reversed(removed):
+            self._record_before(self._removed, self._added, item)
+        self._touch()
+
+    @staticmethod
+    def _record_before(into: list[Any], later: list[Any], item: Any) -> None:
+        for index, existing in enumerate(later):
+            if existing is item:
+                # Undone by a later change: neither is pending.
+                del later[index]
+                return
+        if not any(existing is item for existing in into):
+            into.insert(0, item)
+
     # -- internals used by descriptors, the loader and the unit of work ----------------------
 
     def _entity_manager(self, action: str) -> EntityManager:
@@ -270,23 +335,6 @@ class Collection(Generic[T]):
         self._detach_item(item)
         self._record(self._removed, self._added, item)
         self._touch()
-
-    def _hydrate(self, items: list[T], *, view: Any = None) -> None:
-        """Set the loaded items, keeping unflushed additions and removals on top."""
-        self._view = view
-        removed = {id(i) for i in self._removed}
-        merged = [i for i in items if id(i) not in removed]
-        ids = {id(i) for i in merged}
-        for pending in self._added:
-            if id(pending) not in ids:
-                merged.append(pending)
-                ids.add(id(pending))
-        self._items = merged
-        self._ids = ids
-
-    def _reset_changes(self) -> None:
-        self._added.clear()
-        self._removed.clear()
 
     def _touch(self) -> None:
         state = self._owner.__dict__.get(STATE_KEY)

@@ -239,7 +239,7 @@ def _changed(uow: UnitOfWork, entity: Any) -> bool:
     d = entity.__dict__
     for prop in meta.collections:
         collection = d.get(prop.name)
-        if collection is not None and (collection._added or collection._removed):
+        if collection is not None and collection.is_dirty:
             return True
     return meta.has_mutable and bool(changed_properties(entity, meta, state.snapshot or {}))
 
@@ -252,9 +252,9 @@ def _neighbours(entity: Any) -> list[Any]:
             continue
         value = d.get(prop.name)
         if isinstance(value, Collection):
-            related.extend(value._items or ())
-            related.extend(value._added)
-            related.extend(value._removed)
+            related.extend(value.known_items)
+            related.extend(value.added)
+            related.extend(value.removed)
         elif value is not None:
             related.append(value)
     return related
@@ -273,12 +273,7 @@ def _detach(uow: UnitOfWork, entity: Any) -> None:
     state.status = Status.DETACHED
     for prop in meta.collections:
         collection = d.get(prop.name)
-        if (
-            collection is not None
-            and collection._items is None
-            and not collection._added
-            and not collection._removed
-        ):
+        if collection is not None and not collection.initialized and not collection.is_dirty:
             # Reading the attribute creates an equal, not-loaded collection again; dropping
             # this one breaks the entity <-> collection cycle, so refcounting frees the entity
             # at once instead of at the next full garbage collection.

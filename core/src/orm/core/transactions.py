@@ -1,8 +1,8 @@
 """Connections and transactions of an EntityManager fork: reads, flush scopes, savepoints.
 
 Split from entity_manager.py: everything here is about which connection a fork uses and the
-transaction (or savepoint) around it; a rolled-back block also undoes what its flushes applied
-to the fork (the Unit of Work's journal).
+transaction (or savepoint) around it; after a rolled-back block the Unit of Work's journal puts
+the fork back as it was before the block's flushes (see unit_of_work/journal.py).
 """
 
 from __future__ import annotations
@@ -105,42 +105,47 @@ class TransactionScope:
                 )
             tx.depth += 1
             name = f"orm_sp_{tx.depth}"
-            async with tx.lock:
-                await tx.connection.savepoint(name)
-            self._uow.open_journal()
             try:
-                yield self
-                await self.flush()
-            except BaseException as exc:
                 async with tx.lock:
-                    await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
-                self._uow.close_journal(committed=False)
-                raise
-            else:
-                async with tx.lock:
-                    await tx.connection.release_savepoint(name)
-                self._uow.close_journal(committed=True)
+                    await tx.connection.savepoint(name)
+                depth = self._uow.open_journal()
+                committed = False
+                try:
+                    yield self
+                    await self.flush()
+                    async with tx.lock:
+                        await tx.connection.release_savepoint(name)
+                    committed = True
+                except BaseException as exc:
+                    async with tx.lock:
+                        await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
+                    raise
+                finally:
+                    # Rolled back: the fork is put back as it was before the block's flushes.
+                    self._uow.close_journal(depth, committed=committed)
             finally:
                 tx.depth -= 1
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin(isolation_level)
             self._tx = tx = _Transaction(connection)
-            self._uow.open_journal()
+            depth = self._uow.open_journal()
+            committed = False
             try:
                 yield self
                 await self.flush()
                 await _stream.close_streams(tx)
                 self._tx = None
                 await connection.commit()
+                committed = True
             except BaseException as exc:
                 self._tx = None
-                await _stream.close_streams(tx)
+                await _undo_quietly(_stream.close_streams(tx), exc)
                 await _undo_quietly(connection.rollback(), exc)
-                # The rows are gone: put the fork back as it was before the transaction.
-                self._uow.close_journal(committed=False)
                 raise
-            self._uow.close_journal(committed=True)
+            finally:
+                # Rolled back: the fork is put back as it was before the transaction's flushes.
+                self._uow.close_journal(depth, committed=committed)
 
     async def transactional(
         self,

@@ -117,12 +117,4 @@ def _row(
 async def upsert_rows(em: EntityManager, batch: UpsertBatch) -> list[Any]:
     async with em._write_scope() as connection:
         rows = await connection.upsert(batch)
-    hydrator = em._uow.hydrator
-    entities = []
-    for row in rows:
-        entity = hydrator.hydrate(batch.entity, row)
-        # The row was just written: it is the truth, even for an entity already loaded.
-        hydrator.refresh(entity, batch.entity, row)
-        em._uow.register_managed(entity)
-        entities.append(entity)
-    return entities
+    return em._uow.apply_upserted(batch.entity, rows)

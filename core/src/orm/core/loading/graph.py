@@ -58,7 +58,7 @@ class GraphHydrator:
                 collection = entity.__dict__[prop.name]
                 view = load_signature(node)
                 if not collection.initialized or collection._view != view:
-                    collection._hydrate(items, view=view)
+                    collection.fill(items, view=view)
             else:  # inverse OneToOne: the foreign key is on the target's row
                 child = None if value is None else self._entity(target, value, node.children)
                 entity.__dict__.setdefault(prop.name, child)

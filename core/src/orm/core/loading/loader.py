@@ -189,7 +189,7 @@ class Loader:
         for key, items in grouped.items():
             owner = by_key.get(key)
             if owner is not None:
-                owner.__dict__[prop.name]._hydrate(items, view=view)
+                owner.__dict__[prop.name].fill(items, view=view)
 
     def _hydrate(self, meta: EntityMetadata, row: dict[str, Any]) -> Any:
         entity = self.em._uow.hydrator.hydrate(meta, row)
@@ -284,7 +284,7 @@ def _related(entities: Sequence[Any], prop: PropertyMetadata) -> list[Any]:
         if value is None:
             continue
         if isinstance(value, Collection):
-            for item in value._items or ():
+            for item in value.known_items:
                 result[id(item)] = item
         else:
             result[id(value)] = value

@@ -95,7 +95,7 @@ def _orphans(entity: Any) -> Iterable[Any]:
         if collection is None:
             continue
         assert prop.mapped_by is not None
-        for item in collection._removed:
+        for item in collection.removed:
             if item.__dict__.get(prop.mapped_by) is None and _status(item) is Status.MANAGED:
                 orphans.append(item)
     return orphans
@@ -131,7 +131,7 @@ def _cascade_remove_targets(entity: Any) -> list[Any]:
         value = entity.__dict__.get(prop.name)
         if value is None:
             continue
-        items = (value._items or []) if prop.is_collection else [value]
+        items = value.known_items if prop.is_collection else [value]
         targets.extend(i for i in items if _status(i) is Status.MANAGED)
     return targets
 
@@ -191,9 +191,9 @@ def _related(entity: Any, *, whole: bool) -> Iterable[tuple[PropertyMetadata, An
         if value is None:
             continue
         if prop.is_collection:
-            items = list(value._added)
-            if whole and value._items:
-                items.extend(value._items)
+            items = list(value.added)
+            if whole:
+                items.extend(value.known_items)
             for item in items:
                 yield prop, item
         else:
@@ -245,12 +245,12 @@ def _collect_pivots(
             plan.collections.append(collection)
             if prop.relation is not RelationKind.MANY_TO_MANY or not prop.owner:
                 continue
-            for target in collection._added:
+            for target in collection.added:
                 if id(target) not in removed:
                     plan.pivot_inserts.append((prop, owner, target))
             if id(owner) in inserted:
                 continue
-            for target in collection._removed:
+            for target in collection.removed:
                 if id(target) not in removed and id(target) not in inserted:
                     plan.pivot_deletes.append((prop, owner, target))
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import copy
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
 from orm.core.errors import EntityStateError
 from orm.core.keys import entity_key
-from orm.core.loading.hydrator import Hydrator
-from orm.core.metadata.model import RelationKind
+from orm.core.loading.hydrator import Hydrator, row_key
+from orm.core.metadata.model import EntityMetadata, RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of, state_of
 from orm.core.unit_of_work.execute import FlushExecutor
 from orm.core.unit_of_work.identity_map import IdentityMap
+from orm.core.unit_of_work.journal import Journal
 from orm.core.unit_of_work.plan import FlushPlan, build_plan
 from orm.core.unit_of_work.snapshot import take_snapshot
 
@@ -36,37 +35,18 @@ class UnitOfWork:
         self._mutable_classes: set[type[Any]] = set()
         # Two flushes of one fork at once would plan the same inserts twice.
         self._flushing = asyncio.Lock()
-        # One frame per open transaction/savepoint: how to undo what its flushes applied.
-        self._journals: list[list[Callable[[], None]]] = []
+        # How to put the fork back when a transaction block rolls back.
+        self.journal = Journal(self)
 
     # -- transactions ----------------------------------------------------------------------
 
-    def open_journal(self) -> None:
-        self._journals.append([])
+    def open_journal(self) -> int:
+        """A transaction block starts: record what its flushes apply (returns its depth)."""
+        return self.journal.open()
 
-    def close_journal(self, *, committed: bool) -> None:
-        """End a transaction frame: keep its effects, or undo them after a rollback."""
-        frame = self._journals.pop()
-        if committed:
-            if self._journals:
-                self._journals[-1].extend(frame)
-            return
-        for undo in reversed(frame):
-            undo()
-
-    def _record_undo(self, plan: FlushPlan) -> None:
-        """Before a flush is applied inside a transaction: how to put the fork back."""
-        frame = self._journals[-1]
-        for entity in plan.inserts:
-            frame.append(_undo_insert(self, entity))
-        for entity, _ in plan.updates:
-            frame.append(_undo_update(self, entity))
-        for entity in plan.removes:
-            frame.append(_undo_remove(self, entity))
-        inserted = {id(e) for e in plan.inserts}
-        for collection in plan.collections:
-            if id(collection.owner) not in inserted:
-                frame.append(_revert_membership(collection))
+    def close_journal(self, depth: int, *, committed: bool) -> None:
+        """The block opened at ``depth`` ended; after a rollback the fork is put back."""
+        self.journal.close(depth, committed=committed)
 
     # -- bookkeeping called by descriptors and the EntityManager ----------------------------
 
@@ -135,6 +115,21 @@ class UnitOfWork:
         self.remove_queue.clear()
         self.touched.clear()
         self._mutable_classes.clear()
+        self.journal.clear()
+
+    def apply_upserted(self, meta: EntityMetadata, rows: list[dict[str, Any]]) -> list[Any]:
+        """The entities of rows an upsert wrote: the row is the truth, even for an entity
+        already loaded (its unflushed changes to those columns are overwritten)."""
+        hydrator = self.hydrator
+        entities = []
+        for row in rows:
+            existing = self.identity_map.get(meta.cls, row_key(meta, row))
+            entity = hydrator.hydrate(meta, row)
+            self.journal.record_upsert(entity, meta, existed=existing is not None)
+            hydrator.refresh(entity, meta, row)
+            self.register_managed(entity)
+            entities.append(entity)
+        return entities
 
     # -- flush -----------------------------------------------------------------------------
 
@@ -157,8 +152,8 @@ class UnitOfWork:
 
     def _finish(self, plan: FlushPlan, executor: FlushExecutor | None) -> None:
         """Apply a committed flush to the entities: keys, states, snapshots, identity map."""
-        if self._journals and not plan.empty:
-            self._record_undo(plan)
+        if not plan.empty:
+            self.journal.record_flush(plan, executor.generated if executor is not None else {})
         if executor is not None:
             # Keys first: a composite key can be made of other new entities' generated keys.
             for entity in plan.inserts:
@@ -184,10 +179,10 @@ class UnitOfWork:
         for entity in plan.removes:
             self._forget_removed(entity)
         for collection in plan.collections:
-            collection._reset_changes()
+            collection.mark_flushed()
         for entity in plan.inserts:
             for prop in meta_of(entity).collections:
-                entity.__dict__[prop.name]._reset_changes()
+                entity.__dict__[prop.name].mark_flushed()
         self.persist_queue.clear()
         self.remove_queue.clear()
         self.touched.clear()
@@ -207,8 +202,7 @@ class UnitOfWork:
                 continue
             other = target.__dict__.get(inverse.name)
             if isinstance(other, Collection):
-                other._detach_item(entity)
-                other._added[:] = [i for i in other._added if i is not entity]
+                other.exclude(entity)
             elif other is entity:
                 target.__dict__[inverse.name] = None
         for prop in meta.collections:
@@ -220,90 +214,7 @@ class UnitOfWork:
                 or collection is None
             ):
                 continue
-            for item in collection._items or ():
+            for item in collection.known_items:
                 mirror = item.__dict__.get(inverse.name)
                 if isinstance(mirror, Collection):
-                    mirror._detach_item(entity)
-
-
-def _undo_insert(uow: UnitOfWork, entity: Any) -> Callable[[], None]:
-    """Inserted in a rolled-back transaction: new again, and no longer part of the fork."""
-    meta = meta_of(entity)
-    generated = [p.name for p in meta.primary_keys if p.autoincrement]
-    collections = [_keep_changes(entity.__dict__[p.name]) for p in meta.collections]
-
-    def undo() -> None:
-        key = entity_key(entity, meta)
-        if key is not None:
-            uow.identity_map.discard(meta.cls, key)
-        for name in generated:
-            entity.__dict__[name] = None
-        state: EntityState = entity.__dict__[STATE_KEY]
-        state.status = Status.NEW
-        state.snapshot = None
-        state.uow = None
-        for restore in collections:
-            restore()
-
-    return undo
-
-
-def _undo_update(uow: UnitOfWork, entity: Any) -> Callable[[], None]:
-    """Updated in a rolled-back transaction: back to the values the database holds again."""
-    state: EntityState = entity.__dict__[STATE_KEY]
-    snapshot = dict(state.snapshot or {})
-
-    def undo() -> None:
-        entity.__dict__.update(copy.deepcopy(snapshot))
-        state.snapshot = snapshot
-
-    return undo
-
-
-def _undo_remove(uow: UnitOfWork, entity: Any) -> Callable[[], None]:
-    """Deleted in a rolled-back transaction: managed again, with its stored values."""
-    meta = meta_of(entity)
-    key = entity_key(entity, meta)
-    state: EntityState = entity.__dict__[STATE_KEY]
-    snapshot = dict(state.snapshot or {})
-
-    def undo() -> None:
-        entity.__dict__.update(copy.deepcopy(snapshot))
-        state.status = Status.MANAGED
-        state.uow = uow
-        state.snapshot = snapshot
-        if key is not None:
-            uow.identity_map.add(meta.cls, key, entity)
-        for prop in meta.persistent:
-            inverse, target = prop.inverse, entity.__dict__.get(prop.name)
-            if prop.relation is not None and inverse is not None and target is not None:
-                mirror = target.__dict__.get(inverse.name)
-                if isinstance(mirror, Collection):
-                    mirror._attach_item(entity)
-
-    return undo
-
-
-def _revert_membership(collection: Collection[Any]) -> Callable[[], None]:
-    """A managed owner's collection: undo the flushed additions and removals in memory."""
-    added, removed = list(collection._added), list(collection._removed)
-
-    def undo() -> None:
-        for item in added:
-            collection._detach_item(item)
-        for item in removed:
-            if item.__dict__[STATE_KEY].status is Status.MANAGED:
-                collection._attach_item(item)
-
-    return undo
-
-
-def _keep_changes(collection: Collection[Any]) -> Callable[[], None]:
-    """A new owner's collection: keep its pending changes, so persisting it again writes them."""
-    added, removed = list(collection._added), list(collection._removed)
-
-    def undo() -> None:
-        collection._added[:] = added
-        collection._removed[:] = removed
-
-    return undo
+                    mirror.exclude(entity)

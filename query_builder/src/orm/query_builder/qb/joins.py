@@ -199,7 +199,7 @@ def hydrate_entities(
     for owner, prop, items in collections.values():
         collection: Collection[Any] = owner.__dict__[prop.name]
         if not collection.initialized:
-            collection._hydrate(list(items.values()))
+            collection.fill(list(items.values()))
     for owner, prop, entity in inverse_ones.values():
         owner.__dict__.setdefault(prop.name, entity)
     return list(roots.values())
