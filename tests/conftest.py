@@ -7,7 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.databases import ensure_configured_databases
+from orm.core import IsolationLevel
+from orm.core.errors import ORMError
+from orm.core.orm import driver_class_for
+from tests.databases import database_url, ensure_configured_databases
 
 
 class StatementLog(logging.Handler):
@@ -63,11 +66,44 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 _DATABASE_OF: dict[str, str] = {}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+_NOT_APPLICABLE: dict[str, int] = {}
+
+
+def _missing_capability(item: pytest.Item, database: str) -> str | None:
+    """Why ``item`` does not apply to ``database``'s Platform, or None when it does."""
+    marker = item.get_closest_marker("capability")
+    if marker is None:
+        return None
+    try:
+        platform = driver_class_for(database_url(database)).platform
+    except ORMError:
+        return None  # the driver is missing: the test itself reports it
+    for capability in marker.args:
+        if not platform.supports(capability):
+            return capability
+    level = item.callspec.params.get("level")  # type: ignore[attr-defined]
+    if isinstance(level, IsolationLevel) and level not in platform.isolation_levels:
+        return f"isolation level {level.value}"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test declared for a capability runs only where the Platform has it: elsewhere it is
+    # not collected (listed as not applicable below), rather than skipped.
+    kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "database" in callspec.params:
-            _DATABASE_OF[item.nodeid] = str(callspec.params["database"])
+            database = str(callspec.params["database"])
+            if _missing_capability(item, database) is not None:
+                dropped.append(item)
+                _NOT_APPLICABLE[database] = _NOT_APPLICABLE.get(database, 0) + 1
+                continue
+            _DATABASE_OF[item.nodeid] = database
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -92,3 +128,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{database}: {summary}")
         for reason in sorted(reasons.get(database, ())):
             terminalreporter.write_line(f"    skipped: {reason}")
+        if _NOT_APPLICABLE.get(database):
+            terminalreporter.write_line(
+                f"    not collected: {_NOT_APPLICABLE[database]} tests of capabilities its "
+                f"Platform lacks"
+            )

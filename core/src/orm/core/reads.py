@@ -47,6 +47,7 @@ class ReadScope(TransactionScope):
         populate_where: Mapping[str, Any] | None = None,
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
+        refresh: bool = False,
     ) -> list[T]:
         """Entities matching ``where`` (a filter dict, a primary key, a list of keys, or None).
 
@@ -58,6 +59,10 @@ class ReadScope(TransactionScope):
 
         ``fields``/``exclude`` load only some properties (the primary key always): reading
         another one raises NotLoadedError, and a flush never writes what was not loaded.
+
+        ``refresh=True`` (and every locking read, ``lock_mode=...``) overwrites the entities
+        already in the fork with the rows read; an entity with unflushed changes to a column
+        read is an EntityStateError (flush first). See docs/querying.md#locks.
         """
         self._usable()
         meta = meta_of(entity)
@@ -73,7 +78,7 @@ class ReadScope(TransactionScope):
             lock_skip_locked=lock_skip_locked,
             fields=parse_fields(meta, fields, exclude),
         )
-        entities: list[T] = await self._loader.find(query, plan)
+        entities: list[T] = await self._loader.find(query, plan, refresh=_flag("refresh", refresh))
         return entities
 
     def _plan(
@@ -172,11 +177,13 @@ class ReadScope(TransactionScope):
         populate_where: Mapping[str, Any] | None = None,
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
+        refresh: bool = False,
     ) -> T | None:
         """The first entity matching ``where``, or None.
 
         By primary key, the identity map answers without a query when it can, and concurrent
-        lookups are merged into one query by the dataloader.
+        lookups are merged into one query by the dataloader; ``refresh=True`` or a
+        ``lock_mode`` always reads the row and overwrites the entity (see :meth:`find`).
         """
         self._usable()
         meta = meta_of(entity)
@@ -190,6 +197,7 @@ class ReadScope(TransactionScope):
         if (
             not isinstance(where, (Mapping, list))
             and lock_mode is None
+            and not refresh
             and not order_by
             and not partial
             and (not plan.nodes or plan.strategy is LoadStrategy.SELECT_IN)
@@ -215,6 +223,7 @@ class ReadScope(TransactionScope):
             populate_where=populate_where,
             populate_order_by=populate_order_by,
             strategy=strategy,
+            refresh=refresh,
         )
         return results[0] if results else None
 
@@ -231,6 +240,7 @@ class ReadScope(TransactionScope):
         populate_where: Mapping[str, Any] | None = None,
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
+        refresh: bool = False,
     ) -> T:
         """Like :meth:`find_one`, but raises :class:`NotFoundError` when nothing matches."""
         found = await self.find_one(
@@ -244,6 +254,7 @@ class ReadScope(TransactionScope):
             populate_where=populate_where,
             populate_order_by=populate_order_by,
             strategy=strategy,
+            refresh=refresh,
         )
         if found is None:
             name = entity.__name__
@@ -318,6 +329,12 @@ class ReadScope(TransactionScope):
             include_count=include_count,
         )
         return page
+
+
+def _flag(name: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _non_negative(name: str, value: int | None) -> int | None:

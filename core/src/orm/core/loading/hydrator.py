@@ -10,10 +10,11 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
+from orm.core.errors import EntityStateError
 from orm.core.keys import Key
 from orm.core.metadata.model import EntityMetadata, ScalarKind
 from orm.core.state import STATE_KEY, EntityState, Status
-from orm.core.unit_of_work.snapshot import take_snapshot
+from orm.core.unit_of_work.snapshot import changed_properties, take_snapshot
 
 if TYPE_CHECKING:
     from orm.core.unit_of_work.uow import UnitOfWork
@@ -114,6 +115,35 @@ class Hydrator:
         self._fill(entity, meta, row, overwrite=True)
         entity.__dict__[STATE_KEY].initialized = True
 
+    def hydrate_fresh(self, meta: EntityMetadata, rows: list[dict[str, Any]]) -> list[Any]:
+        """The entities of ``rows``, with entities already in the fork overwritten by them.
+
+        For locking reads and ``refresh=True``: the rows are newer than the fork. An entity with
+        unflushed changes to a column of the row would lose them (or, kept, they would be
+        based on stale values), so that is an :class:`EntityStateError`, raised before any
+        entity is changed.
+        """
+        existing = []
+        for row in rows:
+            entity = self._uow.identity_map.get(meta.cls, row_key(meta, row))
+            if entity is not None and entity.__dict__[STATE_KEY].initialized:
+                existing.append((entity, row))
+        for entity, row in existing:
+            pending = [
+                name for name in changed_properties(entity, meta, _snapshot(entity)) if name in row
+            ]
+            if pending:
+                raise EntityStateError(
+                    f"{meta.class_name} {row_key(meta, row)!r} has unflushed changes to "
+                    f"{', '.join(sorted(pending))}, and this read (a locking read or "
+                    f"refresh=True) would overwrite them with the stored row. Flush the changes "
+                    f"first, or drop them with `await em.refresh(entity)`, then read again"
+                )
+        entities = [self.hydrate(meta, row) for row in rows]
+        for entity, row in existing:
+            self.refresh(entity, meta, row)
+        return entities
+
     def _fill(
         self, entity: Any, meta: EntityMetadata, row: dict[str, Any], *, overwrite: bool
     ) -> None:
@@ -134,10 +164,12 @@ class Hydrator:
             snapshot[name] = value
         state: EntityState = d[STATE_KEY]
         fresh = take_snapshot_from(snapshot, meta) if meta.has_mutable else snapshot
-        if overwrite or state.snapshot is None:
+        if state.snapshot is None:
             state.snapshot = fresh
             read = set(fresh)
         else:
+            # A partial row (fields=) overwrites only its own columns: the others keep the
+            # values and snapshot they had.
             state.snapshot = {**state.snapshot, **fresh}
             previous = state.loaded if state.loaded is not None else set(state.snapshot)
             read = set(fresh) | set(previous)
@@ -154,3 +186,7 @@ def take_snapshot_from(values: dict[str, Any], meta: EntityMetadata) -> dict[str
         if prop.kind is ScalarKind.JSON and values.get(prop.name) is not None:
             values[prop.name] = copy.deepcopy(values[prop.name])
     return values
+
+
+def _snapshot(entity: Any) -> dict[str, Any]:
+    return entity.__dict__[STATE_KEY].snapshot or {}

@@ -45,13 +45,23 @@ class Loader:
 
     # -- plain queries ---------------------------------------------------------------------
 
-    async def find(self, query: SelectQuery, plan: PopulatePlan) -> list[Any]:
-        """The entities of ``query`` with ``plan``'s relations loaded by its strategy."""
+    async def find(
+        self, query: SelectQuery, plan: PopulatePlan, *, refresh: bool = False
+    ) -> list[Any]:
+        """The entities of ``query`` with ``plan``'s relations loaded by its strategy.
+
+        A locking read, or ``refresh``, overwrites entities of the fork with the rows read
+        (the root entity's rows; populated relations follow the identity map rule)."""
         if plan.strategy is LoadStrategy.SELECT_IN or not plan.nodes:
-            entities = await self.select(query)
+            entities = await self.select(query, refresh=refresh or query.lock_mode is not None)
             await self.populate(entities, plan.nodes)
             return entities
         self._check_strategy(query, plan.strategy)
+        if refresh:
+            raise ValidationError(
+                f"refresh=True with populate needs strategy='select-in' (the "
+                f"{plan.strategy.value!r} strategy reads every relation in one statement)"
+            )
         graph = replace(query, populate=plan.nodes)
         rows = await self.em._read(lambda connection: connection.find_graph(graph, plan.strategy))
         return GraphHydrator(self.em._uow).hydrate_all(query.entity, rows, plan.nodes)
@@ -66,10 +76,13 @@ class Loader:
                 f"strategy would lock the rows of every joined table)"
             )
 
-    async def select(self, query: SelectQuery) -> list[Any]:
+    async def select(self, query: SelectQuery, *, refresh: bool = False) -> list[Any]:
         rows = await self.em._read(lambda connection: connection.find(query))
-        hydrate = self.em._uow.hydrator.hydrate
-        entities = [hydrate(query.entity, row) for row in rows]
+        if refresh:
+            entities = self.em._uow.hydrator.hydrate_fresh(query.entity, rows)
+        else:
+            hydrate = self.em._uow.hydrator.hydrate
+            entities = [hydrate(query.entity, row) for row in rows]
         for entity in entities:
             self.em._uow.register_managed(entity)
         return entities
