@@ -11,7 +11,13 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # postgres_quickstart.py needs a server; CI runs it from the built wheels (.ci/wheels).
-SQLITE_EXAMPLES = ["quickstart.py", "query_builder.py", "migrations.py", "loading_strategies.py"]
+SQLITE_EXAMPLES = [
+    "readme.py",
+    "quickstart.py",
+    "query_builder.py",
+    "migrations.py",
+    "loading_strategies.py",
+]
 
 
 @pytest.mark.parametrize("name", SQLITE_EXAMPLES)

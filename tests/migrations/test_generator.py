@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import subprocess
 import sys
@@ -59,6 +60,20 @@ async def test_chinook_entities_match_the_database_and_load_the_same_data(
 ) -> None:
     await load(database, db_url)
     package = await generate_package(db_url, tmp_path)
+    # What the generator writes type-checks as an application's own code (mypy --strict).
+    checked = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mypy",
+        "--strict",
+        "--no-incremental",
+        package.__name__,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await checked.communicate()
+    assert checked.returncode == 0, output.decode()
     source = (Path(package.__file__).parent / "invoice.py").read_text()
     assert "customer: Customer = ManyToOne(" in source
     assert "invoice_lines: Collection[InvoiceLine] = OneToMany(" in source

@@ -18,9 +18,7 @@ from orm.core.errors import NotLoadedError
 from orm.core.metadata.fields import (
     FieldSpec,
     ManyToMany,
-    ManyToOne,
     OneToMany,
-    OneToOne,
     PrimaryKey,
     Property,
 )
@@ -371,7 +369,8 @@ def entity(
 
 @dataclass_transform(
     kw_only_default=True,
-    field_specifiers=(PrimaryKey, Property, ManyToOne, OneToOne, OneToMany, ManyToMany),
+    # Not ManyToOne/OneToOne: see orm.core.metadata.fields for why relations are left out.
+    field_specifiers=(PrimaryKey, Property, OneToMany, ManyToMany),
 )
 def entity(
     cls: type[T] | None = None,

@@ -2,6 +2,12 @@
 
 Each function returns a :class:`FieldSpec`; type checkers see ``Any`` so that
 ``id: int = PrimaryKey()`` and ``books: Collection[Book] = OneToMany(...)`` type-check.
+
+``ManyToOne`` and ``OneToOne`` are deliberately not declared as dataclass-transform field
+specifiers (see entity.py): a type checker then reads ``author: Author = ManyToOne(Author)`` as
+a field with a default, which is what the runtime does (a relation is never a required
+constructor argument: ``author.books.add(Book(...))`` sets it, and the flush reports a required
+one left unset).
 """
 
 from __future__ import annotations
@@ -172,36 +178,6 @@ def ManyToOne(
     )
 
 
-@overload
-def OneToOne(
-    target: Any,
-    *,
-    mapped_by: str,
-    inversed_by: str | None = None,
-    nullable: bool | None = None,
-    cascade: Cascade = Cascade.PERSIST,
-    column: str | None = None,
-    on_delete: str | None = None,
-    default: Any = _MISSING,
-    init: Literal[False] = False,
-) -> Any: ...
-
-
-@overload
-def OneToOne(
-    target: Any,
-    *,
-    mapped_by: None = None,
-    inversed_by: str | None = None,
-    nullable: bool | None = None,
-    cascade: Cascade = Cascade.PERSIST,
-    column: str | None = None,
-    on_delete: str | None = None,
-    default: Any = _MISSING,
-    init: Literal[True] = True,
-) -> Any: ...
-
-
 def OneToOne(
     target: Any,
     *,
@@ -212,11 +188,11 @@ def OneToOne(
     column: str | None = None,
     on_delete: str | None = None,
     default: Any = _MISSING,
-    init: bool | None = None,
 ) -> Any:
     """A one-to-one relation. The side without ``mapped_by`` owns the (unique) foreign key.
 
-    The inverse side (with ``mapped_by``) is not a constructor argument: set the owning side.
+    Either side may be set, in the constructor too; setting the inverse side (with
+    ``mapped_by``) sets the owning side of the other entity.
     """
     return FieldSpec(
         relation=RelationKind.ONE_TO_ONE,
@@ -229,7 +205,6 @@ def OneToOne(
         on_delete=on_delete,
         owner=mapped_by is None,
         default=None if mapped_by is not None and default is _MISSING else default,
-        init=mapped_by is None,
     )
 
 
