@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from orm.cli.app import cli
-from orm.cli.debug_command import redact
+from orm.core import redact_url as redact
 from tests.cli.conftest import Project
 
 COMMANDS = sorted(cli.commands)

@@ -65,6 +65,7 @@ CORE_NAMES = [
     "UpsertBatch",
     "ValidationError",
     "entity",
+    "redact_url",
 ]
 
 ERROR_NAMES = [

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from orm.core import ConfigurationError, IsolationLevel
+from orm.core import redact_url as redact
 from orm.core.metadata.discovery import discover
 from orm.core.metadata.model import ColumnInfo, ScalarKind
 from orm.core.metadata.naming import NamingStrategy
@@ -16,7 +17,6 @@ from orm.core.orm import driver_class_for
 from orm.mysql import MySqlDriver, ServerInfo, parse_mysql_url, parse_server_version
 from orm.mysql.server import check_supported, platform_for
 from orm.mysql.types import MySqlValueConverter, strip_zeros, time_from_timedelta
-from orm.mysql.url import redact
 from orm.query_builder import SqlSchemaManager
 
 from ...compliance.models import LIBRARY, Sample

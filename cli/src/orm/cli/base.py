@@ -58,7 +58,8 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except CheckFailed:
         raise click.exceptions.Exit(1) from None
     except ORMError as exc:
-        output.error(str(exc))
+        # Notes say what else went wrong, e.g. a rollback that failed after the error.
+        output.error("\n".join([str(exc), *getattr(exc, "__notes__", ())]))
         raise click.exceptions.Exit(1) from None
     except OSError as exc:  # a file that cannot be written, a socket that cannot connect
         output.error(f"{type(exc).__name__}: {exc}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from orm.core import ORM, Config
 from orm.core.errors import ConfigurationError, ORMError
+from orm.core.urls import redact_url
 from orm.migrations.runner import describe_exception
 
 ENVIRONMENT_VARIABLE = "ORM_CONFIG"
@@ -164,6 +165,8 @@ async def start_orm(loaded: LoadedConfig) -> ORM:
     except Exception as exc:
         detail = describe_exception(exc, loaded.root)
     raise StartError(
-        f"ORM.init failed with the configuration {loaded.reference!r} (from {loaded.source}): "
-        f"{detail}"
+        redact_url(
+            f"ORM.init failed with the configuration {loaded.reference!r} (from "
+            f"{loaded.source}): {detail}"
+        )
     )

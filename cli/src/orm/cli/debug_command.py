@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 import click
@@ -12,17 +11,9 @@ from rich.table import Table
 from orm.cli import output
 from orm.cli.base import CheckFailed, State, cli, run
 from orm.cli.config import StartError, load_config, start_orm
+from orm.core import redact_url
 from orm.core.errors import ORMError
 from orm.migrations import Migrator
-
-
-def redact(url: str) -> str:
-    """The URL without its password (in the user part, or a ``password=`` parameter).
-
-    The user part ends at the last ``@`` before the query: a password may hold ``/`` or ``@``.
-    """
-    url = re.sub(r"(://[^:/@?#]*):[^?#]*@", r"\1:***@", url, count=1)
-    return re.sub(r"([?&](?:password|passwd|pwd)=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 @cli.command("debug")
@@ -37,7 +28,7 @@ def debug(state: State) -> None:
             f"configuration: {escape(loaded.reference)} (from {escape(loaded.source)})"
         )
         output.out.print(f"project root:  {escape(str(loaded.root))}")
-        output.out.print(f"url:           {escape(redact(config.url or '(none)'))}")
+        output.out.print(f"url:           {escape(redact_url(config.url or '(none)'))}")
         output.out.print(
             f"migrations:    {escape(config.migrations_path)} (table {config.migrations_table})"
         )
@@ -60,7 +51,7 @@ def debug(state: State) -> None:
                 executed = await migrator.executed()
                 pending = await migrator.pending()
             except ORMError as exc:
-                output.out.print(f"database:      does not answer: {escape(str(exc))}")
+                output.out.print(f"database:      does not answer: {escape(redact_url(str(exc)))}")
                 raise CheckFailed from exc
             elapsed = (time.perf_counter() - started) * 1000
             output.out.print(f"database:      answers ({elapsed:.0f} ms)")

@@ -11,6 +11,7 @@ from orm.cli.base import State, cli, run
 from orm.cli.config import LoadedConfig, StartError, load_config
 from orm.core.errors import ORMError
 from orm.core.orm import driver_class_for
+from orm.core.urls import redact_url
 from orm.migrations.connection import sql_driver
 from orm.migrations.generator import generate_entities, write_entities
 from orm.migrations.runner import describe_exception
@@ -92,8 +93,10 @@ async def _driver(loaded: LoadedConfig) -> SqlDriver:
         raise
     except Exception as exc:
         raise StartError(
-            f"the driver cannot be created from the configuration {loaded.reference!r} (from "
-            f"{loaded.source}): {describe_exception(exc, loaded.root)}"
+            redact_url(
+                f"the driver cannot be created from the configuration {loaded.reference!r} "
+                f"(from {loaded.source}): {describe_exception(exc, loaded.root)}"
+            )
         ) from exc
     await driver.connect([])
     await driver.close()

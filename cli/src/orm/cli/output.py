@@ -24,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from orm.core import redact_url
 from orm.migrations import Progress as MigrationProgress
 
 out = Console(soft_wrap=True, highlight=False, emoji=False)
@@ -33,20 +34,24 @@ err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
 TABLE_LINE_SECONDS = 1.0
 
 
+# Messages may quote a URL or a driver's message (a configuration that failed to start, an
+# exception of the user's settings module): each goes through redact_url before printing.
+
+
 def note(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/dim]")
+    err.print(f"[dim]{escape(redact_url(message))}[/dim]")
 
 
 def success(message: str) -> None:
-    err.print(f"[green]{escape(message)}[/green]")
+    err.print(f"[green]{escape(redact_url(message))}[/green]")
 
 
 def warning(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {escape(message)}")
+    err.print(f"[yellow]warning:[/yellow] {escape(redact_url(message))}")
 
 
 def error(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {escape(message)}")
+    err.print(f"[bold red]error:[/bold red] {escape(redact_url(message))}")
 
 
 def result(text: str) -> None:

@@ -58,6 +58,7 @@ from orm.core.metadata.naming import NamingStrategy
 from orm.core.orm import ORM, Config
 from orm.core.query.ast import LoadStrategy, LockMode
 from orm.core.repository import EntityRepository
+from orm.core.urls import redact_url
 
 __all__ = [
     "ORM",
@@ -113,4 +114,5 @@ __all__ = [
     "UpsertBatch",
     "ValidationError",
     "entity",
+    "redact_url",
 ]

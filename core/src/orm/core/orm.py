@@ -6,7 +6,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -26,6 +26,7 @@ from orm.core.metadata.naming import NamingStrategy
 from orm.core.query.ast import LoadStrategy
 from orm.core.query_log import enable_debug_output
 from orm.core.unit_of_work.commit_order import CommitOrder, compute_commit_order
+from orm.core.urls import redact_url
 
 DRIVER_ENTRY_POINTS = "orm.drivers"
 
@@ -64,12 +65,26 @@ class Config:
     # Modules whose @entity classes are the entities when ``entities`` is empty.
     entity_modules: Sequence[str] = ()
 
+    def __repr__(self) -> str:
+        # The URL may carry a password and the cursor secret signs cursors: a repr ends up in
+        # logs and tracebacks.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.url:
+            shown["url"] = redact_url(self.url)
+        if self.cursor_secret is not None:
+            shown["cursor_secret"] = "***"
+        shown["driver_options"] = {
+            key: "***" if "pass" in key.lower() or "secret" in key.lower() else value
+            for key, value in self.driver_options.items()
+        }
+        return f"Config({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
 
 def _scheme(url: str) -> str:
     if "://" not in url:
         raise ConfigurationError(
-            f"{url!r} is not a database URL; use e.g. 'sqlite:///app.db', 'sqlite://:memory:', "
-            f"'postgresql://user:pass@host/db' or 'mysql://user:pass@host/db'"
+            f"{redact_url(url)!r} is not a database URL; use e.g. 'sqlite:///app.db', "
+            f"'sqlite://:memory:', 'postgresql://user:pass@host/db' or 'mysql://user:pass@host/db'"
         )
     scheme = url.split("://", 1)[0].lower()
     return scheme if scheme == "mongodb+srv" else scheme.split("+", 1)[0]

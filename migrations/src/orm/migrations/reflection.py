@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from orm.core.errors import ConfigurationError
+from orm.core.urls import redact_url
 from orm.migrations.connection import family
 from orm.migrations.errors import SchemaDiffError
 from orm.query_builder import SqlDriver
@@ -102,7 +103,8 @@ async def run_reflected(driver: SqlDriver, work: Callable[[sa.Connection], T]) -
         raise
     except sa.exc.SQLAlchemyError as exc:
         raise SchemaDiffError(
-            f"reading the schema of the {driver.platform.name} database failed: {exc}; check "
+            f"reading the schema of the {driver.platform.name} database failed: "
+            f"{redact_url(str(exc))}; check "
             f"that the database answers (`orm debug`) and that the user may read its catalog"
         ) from exc
     finally:

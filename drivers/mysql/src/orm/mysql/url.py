@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orm.core.errors import ConfigurationError
+from orm.core.urls import redact_url, split_userinfo
 
 DEFAULT_PORT = 3306
 SCHEMES = ("mysql", "mariadb")
@@ -100,54 +101,54 @@ def parse_mysql_url(url: str) -> MySqlUrl:
     scheme, sep, rest = url.partition("://")
     base = scheme.lower().split("+", 1)[0]
     if not sep or base not in SCHEMES:
-        raise ConfigurationError(
-            f"{redact(url)!r} is not a MySQL/MariaDB URL; write "
+        raise _error(
+            f"{url!r} is not a MySQL/MariaDB URL; write "
             f"mysql://user:password@host:3306/database (or mariadb://...)"
         )
-    parsed = urllib.parse.urlsplit(f"mysql://{rest}")
+    user_part, password_part, location = split_userinfo(rest)
+    try:
+        parsed = urllib.parse.urlsplit(f"mysql://{location}")
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise _error(f"{url!r} cannot be read: {exc}") from None
     try:
         pairs = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True, strict_parsing=True)
     except ValueError:
         if parsed.query:
-            raise ConfigurationError(
-                f"{redact(url)!r}: the query string {parsed.query!r} is malformed; write "
+            raise _error(
+                f"{url!r}: the query string {parsed.query!r} is malformed; write "
                 f"?name=value&name2=value2"
             ) from None
         pairs = []
     query = dict(pairs)
     unknown = sorted(set(query) - set(QUERY_PARAMETERS))
     if unknown:
-        raise ConfigurationError(
-            f"{redact(url)!r}: unknown URL parameter(s) {', '.join(unknown)}; known: "
+        raise _error(
+            f"{url!r}: unknown URL parameter(s) {', '.join(unknown)}; known: "
             f"{', '.join(QUERY_PARAMETERS)}"
         )
     if "ssl" in query and query["ssl"].lower() not in _TRUE + _FALSE:
-        raise ConfigurationError(
-            f"{redact(url)!r}: ssl must be true or false, got {query['ssl']!r}"
-        )
+        raise _error(f"{url!r}: ssl must be true or false, got {query['ssl']!r}")
     netloc_host = urllib.parse.unquote(parsed.hostname or "") if parsed.hostname else ""
     # urlsplit lower-cases hostnames; a percent-encoded socket path keeps its case this way.
-    raw_host = parsed.netloc.rsplit("@", 1)[-1]
+    raw_host = parsed.netloc
     if raw_host.startswith("%2F") or raw_host.startswith("%2f"):
         netloc_host = urllib.parse.unquote(raw_host)
     try:
         port = parsed.port or DEFAULT_PORT
     except ValueError:
-        raise ConfigurationError(f"{redact(url)!r}: the port must be a number") from None
+        raise _error(f"{url!r}: the port must be a number") from None
     socket = query.get("unix_socket")
     if netloc_host.startswith("/"):
         socket, netloc_host = socket or netloc_host, "localhost"
     database = urllib.parse.unquote(parsed.path.lstrip("/")) or None
     if database is not None and "/" in database:
-        raise ConfigurationError(
-            f"{redact(url)!r}: the path must be just the database name, e.g. /app_db"
-        )
+        raise _error(f"{url!r}: the path must be just the database name, e.g. /app_db")
     return MySqlUrl(
         scheme=base,
         host=netloc_host or "localhost",
         port=port,
-        user=urllib.parse.unquote(parsed.username) if parsed.username else None,
-        password=urllib.parse.unquote(parsed.password) if parsed.password is not None else None,
+        user=urllib.parse.unquote(user_part) if user_part else None,
+        password=urllib.parse.unquote(password_part) if password_part is not None else None,
         database=database,
         unix_socket=socket,
         query=query,
@@ -202,13 +203,6 @@ def _number(text: str, name: str) -> float:
         raise ConfigurationError(f"URL parameter {name} must be a number, got {text!r}") from None
 
 
-def redact(url: str) -> str:
-    """``url`` without its password."""
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, tail = rest.partition("/")
-    if not sep or "@" not in netloc:
-        return url
-    credentials, _, location = netloc.rpartition("@")
-    if ":" in credentials:
-        credentials = credentials.split(":", 1)[0] + ":***"
-    return f"{scheme}://{credentials}@{location}{slash}{tail}"
+def _error(message: str) -> ConfigurationError:
+    """A URL error; the URL in it never shows its password."""
+    return ConfigurationError(redact_url(message))

@@ -15,6 +15,7 @@ import asyncpg
 import sqlalchemy as sa
 
 from orm.core import errors
+from orm.core.urls import remove_secrets
 
 if TYPE_CHECKING:
     from orm.postgres.driver import PostgresDriver
@@ -75,6 +76,19 @@ def _constraint_columns(
     return ()
 
 
+def _referenced_table(
+    driver: PostgresDriver, child: str | None, constraint: str | None
+) -> str | None:
+    """The table that foreign key ``constraint`` of table ``child`` points to, if known."""
+    sa_table = driver.tables.get(child or "")
+    if sa_table is None:
+        return None
+    for item in sa_table.foreign_key_constraints:
+        if item.name == constraint:
+            return str(item.referred_table.name)
+    return None
+
+
 def translate_postgres_error(
     driver: PostgresDriver, exc: BaseException, *, sql: str, table: str | None
 ) -> errors.DriverError:
@@ -84,7 +98,8 @@ def translate_postgres_error(
     found_table = _field(exc, "table_name") or table
     constraint = _field(exc, "constraint_name")
     detail = _field(exc, "detail")
-    message = str(exc)
+    # asyncpg may echo what it was given: never let the password into a message.
+    message = remove_secrets(str(exc), driver.url.password)
     common: dict[str, Any] = {"table": found_table, "constraint": constraint, "sql": sql}
 
     if isinstance(exc, asyncpg.UniqueViolationError):
@@ -98,20 +113,27 @@ def translate_postgres_error(
             **common,
         )
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        # PostgreSQL reports the table that owns the constraint: the referencing (child) table.
         columns = _constraint_columns(driver, found_table, constraint, detail)
         referencing = _REFERENCED_FROM.search(detail or "")
+        through = f" ({found_table}.{', '.join(columns)})" if columns else ""
         if referencing:
+            child = referencing.group("table")
+            parent = _referenced_table(driver, child, constraint) or table
+            row = f"a row of {parent!r}" if parent else "a row"
             advice = (
-                f"a row of {found_table!r} is still referenced from table "
-                f"{referencing.group('table')!r}; remove or re-point the referencing rows first "
-                f"(or use Cascade.REMOVE, orphan_removal or on_delete='cascade')"
+                f"{row} is still referenced from table {child!r}{through}; remove or re-point "
+                f"the rows of {child!r} first (or use Cascade.REMOVE, orphan_removal or "
+                f"on_delete='cascade')"
             )
         else:
             target = _NOT_PRESENT_IN.search(detail or "")
-            missing = repr(target.group("table")) if target else "the referenced table"
+            parent = target.group("table") if target else None
+            parent = parent or _referenced_table(driver, found_table, constraint)
+            missing = repr(parent) if parent else "the referenced table"
             advice = (
-                f"table {found_table!r} points to a row that does not exist in {missing}; "
-                f"persist the referenced entity first or fix the reference"
+                f"a row of {found_table!r}{through} points to a row that does not exist in "
+                f"{missing}; persist the referenced entity first or fix the reference"
             )
         return errors.ForeignKeyViolation(
             f"foreign key constraint {constraint!r} violated: {advice}{_detail(exc)}",
@@ -228,7 +250,7 @@ def translate_postgres_error(
 def translate_connect_error(driver: PostgresDriver, exc: BaseException) -> errors.DriverError:
     """An error raised while opening a connection, with what to check."""
     where = driver.url.describe()
-    message = str(exc) or type(exc).__name__
+    message = remove_secrets(str(exc), driver.url.password) or type(exc).__name__
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         hint = (
             f"create it (`createdb {driver.url.database}` or CREATE DATABASE) or fix the "

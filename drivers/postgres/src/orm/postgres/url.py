@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orm.core.errors import ConfigurationError
+from orm.core.urls import redact_url, split_userinfo
 
 DEFAULT_PORT = 5432
 
@@ -62,44 +63,67 @@ def parse_postgres_url(url: str) -> PostgresUrl:
     scheme, sep, rest = url.partition("://")
     base_scheme = scheme.lower().split("+", 1)[0]
     if not sep or base_scheme not in ("postgresql", "postgres"):
-        raise ConfigurationError(
-            f"{_redact(url)!r} is not a PostgreSQL URL; write "
+        raise _error(
+            f"{url!r} is not a PostgreSQL URL; write "
             f"postgresql://user:password@host:5432/database (or postgres://...)"
         )
-    dsn = f"postgresql://{rest}"
-    parsed = urllib.parse.urlsplit(dsn)
+    user_part, password_part, location = split_userinfo(rest)
+    try:
+        parsed = urllib.parse.urlsplit(f"postgresql://{location}")
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise _error(f"{url!r} cannot be read: {exc}") from None
     try:
         pairs = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True, strict_parsing=True)
     except ValueError:
         if parsed.query:
-            raise ConfigurationError(
-                f"{_redact(url)!r}: the query string {parsed.query!r} is malformed; write "
+            raise _error(
+                f"{url!r}: the query string {parsed.query!r} is malformed; write "
                 f"?name=value&name2=value2"
             ) from None
         pairs = []
     query = dict(pairs)
     sslmode = query.get("sslmode")
     if sslmode is not None and sslmode not in SSL_MODES:
-        raise ConfigurationError(
-            f"{_redact(url)!r}: sslmode={sslmode!r} is not valid; use one of {', '.join(SSL_MODES)}"
+        raise _error(
+            f"{url!r}: sslmode={sslmode!r} is not valid; use one of {', '.join(SSL_MODES)}"
         )
-    netloc = parsed.netloc
-    auth, _, hostspec = netloc.rpartition("@") if "@" in netloc else ("", "", netloc)
-    user_part, _, password_part = auth.partition(":")
-    host, port = _host_and_port(hostspec, url)
+    host, port = _host_and_port(parsed.netloc, url)
     host = query.get("host", host) or None
     if "port" in query:
         port = _port(query["port"], url)
     database = urllib.parse.unquote(parsed.path.lstrip("/")) or query.get("dbname") or None
+    user = urllib.parse.unquote(user_part or "")
+    password = urllib.parse.unquote(password_part or "")
     return PostgresUrl(
-        dsn=dsn,
+        dsn=f"postgresql://{_credentials(user_part, password_part)}{location}",
         host=host,
         port=port,
-        user=urllib.parse.unquote(user_part) or query.get("user") or None,
-        password=urllib.parse.unquote(password_part) or query.get("password") or None,
+        user=user or query.get("user") or None,
+        password=password or query.get("password") or None,
         database=database,
         query=query,
     )
+
+
+def _credentials(user: str | None, password: str | None) -> str:
+    """``user:password@``, percent-encoded for asyncpg.
+
+    asyncpg splits the userinfo at its first ``@`` and ``:``; encoded, a password holding
+    ``@``, ``:`` or ``/`` reaches the server as written.
+    """
+    if user is None:
+        return ""
+
+    def encoded(part: str) -> str:
+        return urllib.parse.quote(urllib.parse.unquote(part), safe="")
+
+    secret = f":{encoded(password)}" if password is not None else ""
+    return f"{encoded(user)}{secret}@"
+
+
+def _error(message: str) -> ConfigurationError:
+    """A URL error; the URL in it never shows its password."""
+    return ConfigurationError(redact_url(message))
 
 
 def _host_and_port(hostspec: str, url: str) -> tuple[str | None, int]:
@@ -123,19 +147,8 @@ def _port(text: str, url: str) -> int:
     except ValueError:
         port = -1
     if not 0 < port < 65536:
-        raise ConfigurationError(f"{_redact(url)!r}: port {text!r} is not a number from 1 to 65535")
+        raise _error(f"{url!r}: port {text!r} is not a number from 1 to 65535")
     return port
-
-
-def _redact(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    auth, _, tail = rest.partition("@")
-    if ":" not in auth:
-        return url
-    return f"{scheme}://{auth.split(':', 1)[0]}:***@{tail}"
 
 
 # -- driver options ------------------------------------------------------------------------

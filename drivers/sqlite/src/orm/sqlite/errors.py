@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 from orm.core import errors
 
@@ -23,6 +26,73 @@ def _split_columns(detail: str) -> tuple[str | None, tuple[str, ...]]:
         elif qualified:
             columns.append(qualified)
     return table, tuple(columns)
+
+
+# The statement kind and target table of a write, for raw SQL (which carries no table name).
+_WRITE = re.compile(
+    r"^\s*(?P<kind>INSERT|REPLACE|UPDATE|DELETE)\b(?:\s+OR\s+\w+)?(?:\s+(?:INTO|FROM))?\s+"
+    r"[\"`\[]?(?P<table>[^\s\"`\]()]+)",
+    re.IGNORECASE,
+)
+
+
+def _described(constraint: sa.ForeignKeyConstraint) -> str:
+    child = constraint.table.name
+    columns = ", ".join(f"{child}.{column.name}" for column in constraint.columns)
+    return f"{constraint.name or 'foreign key'} ({columns})"
+
+
+def _foreign_key(
+    driver: SqliteDriver, *, sql: str, table: str | None
+) -> errors.ForeignKeyViolation:
+    """SQLite says only "FOREIGN KEY constraint failed": name the candidates from the tables.
+
+    A DELETE breaks a key that points *to* its table (a child row still references the row);
+    an INSERT one that points *from* it (the parent row is missing); an UPDATE either.
+    """
+    found = _WRITE.match(sql)
+    kind = found.group("kind").upper() if found else ""
+    target = table or (found.group("table") if found else None)
+    tables = driver.tables
+    pointing_here = [
+        fk
+        for other in tables.values()
+        for fk in other.foreign_key_constraints
+        if fk.referred_table.name == target
+    ]
+    pointing_away = list(tables[target].foreign_key_constraints) if target in tables else []
+    parts: list[str] = []
+    if kind in ("DELETE", "UPDATE", "REPLACE") and pointing_here:
+        children = " or ".join(
+            f"{fk.table.name!r} through {_described(fk)}" for fk in pointing_here
+        )
+        parts.append(
+            f"a row of {target!r} is still referenced from table {children}; remove or re-point "
+            f"those rows first (or use Cascade.REMOVE, orphan_removal or on_delete='cascade')"
+        )
+    if kind in ("INSERT", "UPDATE", "REPLACE") and pointing_away:
+        parents = " or ".join(
+            f"{fk.referred_table.name!r} (through {_described(fk)})" for fk in pointing_away
+        )
+        parts.append(
+            f"a row of {target!r} points to a row that does not exist in {parents}; persist "
+            f"the referenced entity first or fix the reference"
+        )
+    if not parts:
+        parts.append(
+            f"writing table {target!r}: a row points to a row that does not exist, or a deleted "
+            f"row is still referenced. Remove or re-point the referencing rows first (or use "
+            f"Cascade.REMOVE / orphan_removal)"
+        )
+    candidates = pointing_here if kind == "DELETE" else pointing_away if kind == "INSERT" else []
+    only = candidates[0] if len(candidates) == 1 else None
+    return errors.ForeignKeyViolation(
+        f"foreign key constraint violated: {'; or '.join(parts)}",
+        table=only.table.name if only is not None else target,
+        constraint=str(only.name) if only is not None and only.name else None,
+        columns=tuple(c.name for c in only.columns) if only is not None else (),
+        sql=sql,
+    )
 
 
 def translate_sqlite_error(
@@ -55,13 +125,7 @@ def translate_sqlite_error(
                 sql=sql,
             )
         if message.startswith("FOREIGN KEY constraint failed"):
-            return errors.ForeignKeyViolation(
-                f"foreign key constraint violated while writing table {table!r}: a row points to "
-                f"a row that does not exist, or a deleted row is still referenced. Remove or "
-                f"re-point the referencing rows first (or use Cascade.REMOVE / orphan_removal)",
-                table=table,
-                sql=sql,
-            )
+            return _foreign_key(driver, sql=sql, table=table)
         if message.startswith("CHECK constraint failed:"):
             name = message.split(":", 1)[1].strip()
             return errors.CheckConstraintViolation(
