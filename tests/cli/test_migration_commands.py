@@ -6,7 +6,9 @@ import asyncio
 import subprocess
 from pathlib import Path
 
-from tests.cli.conftest import ENTITIES_V2, ORM_SCRIPT, Project
+from orm.core.orm import driver_class_for
+from orm.migrations.connection import sql_connection, sql_driver
+from tests.cli.conftest import ENTITIES_V1, ENTITIES_V2, ORM_SCRIPT, Project
 from tests.migrations.support import snapshot
 
 BOOKKEEPING = ("orm_migrations", "orm_migrations_lock")
@@ -79,6 +81,37 @@ async def test_data_loss_is_reported_by_create(project: Project) -> None:
     # Running it reports the markers before its statements run.
     up = " ".join(ok(project.orm("migration:up")).stderr.split())
     assert "up() loses data:" in up and "drops column author.email" in up
+
+
+async def insert_author(url: str) -> None:
+    driver = sql_driver(driver_class_for(url).from_url(url))
+    await driver.connect([])
+    try:
+        async with sql_connection(driver) as connection:
+            await connection.execute(
+                "INSERT INTO author (name, email) VALUES ('Jon', 'jon@wall.st')"
+            )
+    finally:
+        await driver.close()
+
+
+async def test_a_new_not_null_column_on_a_table_with_rows(project: Project) -> None:
+    ok(project.orm("migration:create"))
+    ok(project.orm("migration:up"))
+    await insert_author(project.url)
+    head = ENTITIES_V1.rstrip() + "\n    "  # a property more in Author
+    # no default: refused at create time, with what to do, and nothing written
+    project.write_entities(head + "code: str = Property(length=5)\n")
+    refused = project.orm("migration:create")
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode == 1, refused.stderr
+    assert "table author has rows, and Author.code (column author.code) is NOT NULL" in message
+    assert "No migration was written" in message and len(project.migrations()) == 1
+    # a plain default: the rows get it, and the schema matches the entities afterwards
+    project.write_entities(head + "rank: int = 7\n")
+    ok(project.orm("migration:create"))
+    ok(project.orm("migration:up"))
+    ok(project.orm("migration:check"))
 
 
 async def test_create_reports_what_down_would_lose(project: Project) -> None:

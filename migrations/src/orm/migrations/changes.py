@@ -20,6 +20,9 @@ class Change:
     down: list[str]
     data_loss: str | None = None
     down_data_loss: str | None = None
+    # Why ``up`` can only run on an empty table (a NOT NULL column without a value for the
+    # rows already there), or None.
+    requires_empty: str | None = None
 
 
 @dataclass
@@ -30,6 +33,8 @@ class SchemaDiff:
     changes: list[Change] = field(default_factory=list)
     # Tables and columns the entities lack, left out because drops were not wanted.
     skipped: list[str] = field(default_factory=list)
+    # Tables of changes with ``requires_empty`` that have rows now.
+    populated: set[str] = field(default_factory=set)
 
     @property
     def is_empty(self) -> bool:
@@ -40,6 +45,15 @@ class SchemaDiff:
 
     def down_sql(self) -> list[str]:
         return [sql for change in reversed(self.changes) for sql in change.down]
+
+    @property
+    def blocking(self) -> list[str]:
+        """Why ``up`` would fail on this database: changes needing an empty table that has rows."""
+        return [
+            f"table {c.table} has rows, and {c.requires_empty}"
+            for c in self.changes
+            if c.requires_empty and c.table in self.populated
+        ]
 
     @property
     def warnings(self) -> list[str]:

@@ -9,14 +9,14 @@ Registered as the alembic plugin ``orm.migrations.structure`` and used instead o
 * foreign keys match by columns, target and ``ON DELETE``/``ON UPDATE`` (``NO ACTION`` and
   ``RESTRICT`` count as the default);
 * primary keys match by their columns;
-* CHECK constraints that orm creates (named ``ck_<table>_...``, e.g. for enums) match by name
-  and by the quoted values they list, so changing an enum's values is a change;
+* CHECK constraints: every one of the live table is read; orm's (the enum checks, named
+  ``ck_<table>_<enum>``) match by name and by the quoted values they list, so changing an
+  enum's values is a change, and a stray value-list CHECK on an enum column is dropped;
 * nullability as alembic does it.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,9 +25,11 @@ from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import PriorityDispatchResult
 
+from orm.migrations.checks import ReflectedCheck, literals, reflect_checks, value_list_column
+from orm.query_builder.tables import enum_of_check
+
 PLUGIN_NAME = "orm.migrations.structure"
 _DEFAULT_ACTIONS = {None, "NO ACTION", "RESTRICT"}
-_LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
 CONTINUE = PriorityDispatchResult.CONTINUE
 
@@ -172,15 +174,13 @@ def compare_primary_key(
     return CONTINUE
 
 
-def check_literals(sqltext: str) -> frozenset[str]:
-    """The quoted values a CHECK lists (``color IN ('a', 'b')`` -> ``{'a', 'b'}``)."""
-    return frozenset(match.replace("''", "'") for match in _LITERAL.findall(sqltext))
-
-
 def _check_text(constraint: sa.CheckConstraint, context: AutogenContext) -> str:
     assert context.dialect is not None
     sqltext: Any = constraint.sqltext
-    return str(sqltext.compile(dialect=context.dialect, compile_kwargs={"literal_binds": True}))
+    compiled = sqltext.compile(
+        dialect=context.dialect, compile_kwargs={"literal_binds": True, "include_table": False}
+    )
+    return str(compiled)
 
 
 def compare_checks(
@@ -191,44 +191,68 @@ def compare_checks(
     conn_table: sa.Table | None,
     metadata_table: sa.Table | None,
 ) -> PriorityDispatchResult:
+    """Every CHECK of the live table is read (see :mod:`orm.migrations.checks`); orm's own are
+    kept when their name and values match, dropped (or replaced) otherwise. orm's own: one the
+    entities declare, one named ``ck_<table>_...``, and any value-list CHECK on a column the
+    entities give an enum CHECK (a stray one, whatever its name, would reject new values)."""
     if conn_table is None or metadata_table is None:
         return CONTINUE
+    assert context.connection is not None
     wanted = {
         str(c.name): c
         for c in metadata_table.constraints
         if isinstance(c, sa.CheckConstraint) and isinstance(c.name, str)
     }
-    managed_prefix = f"ck_{table_name}_"
-    have = {
-        str(c.name): c
-        for c in conn_table.constraints
-        if isinstance(c, sa.CheckConstraint)
-        and isinstance(c.name, str)
-        and (c.name in wanted or c.name.startswith(managed_prefix))
-    }
-    for name, check in have.items():
-        target = wanted.get(name)
-        if target is None:
-            modify_ops.ops.append(ops.DropConstraintOp.from_constraint(check))
-        elif check_literals(_check_text(check, context)) != check_literals(
-            _check_text(target, context)
+    wanted_text = {name: _check_text(check, context) for name, check in wanted.items()}
+    columns = [str(c.name) for c in conn_table.columns]
+    enum_columns = {value_list_column(text, columns) for text in wanted_text.values()} - {None}
+    matched: set[str] = set()
+    for check in reflect_checks(context.connection, table_name, schema):
+        name = check.name
+        if (
+            name in wanted_text
+            and name not in matched
+            and literals(check.sqltext) == literals(wanted_text[name])
         ):
-            modify_ops.ops.append(ops.DropConstraintOp.from_constraint(check))
-            modify_ops.ops.append(_add_check(target, table_name, schema, context))
-    for name, target in wanted.items():
-        if name not in have:
-            modify_ops.ops.append(_add_check(target, table_name, schema, context))
+            matched.add(name)
+            continue
+        if (
+            name in wanted
+            or enum_of_check(table_name, name) is not None
+            or value_list_column(check.sqltext, columns) in enum_columns
+        ):
+            modify_ops.ops.append(_drop_check(check, conn_table, schema))
+    for name, text in wanted_text.items():
+        if name not in matched:
+            modify_ops.ops.append(
+                ops.CreateCheckConstraintOp(name, table_name, text, schema=schema)
+            )
     return CONTINUE
 
 
-def _add_check(
-    check: sa.CheckConstraint, table_name: str, schema: str | None, context: AutogenContext
-) -> ops.CreateCheckConstraintOp:
-    # The condition as text: an expression over the entity table's columns would attach the
+def _drop_check(
+    check: ReflectedCheck, conn_table: sa.Table, schema: str | None
+) -> ops.MigrateOperation:
+    table_name = str(conn_table.name)
+    if check.column_level and check.name is not None and check.name in conn_table.columns:
+        # MariaDB: defining the column again (MODIFY, as it is) leaves its CHECK out.
+        column = conn_table.columns[check.name]
+        return ops.AlterColumnOp(
+            table_name,
+            check.name,
+            schema=schema,
+            modify_type=column.type,
+            existing_type=column.type,
+            existing_nullable=column.nullable,
+            existing_server_default=column.server_default,
+        )
+    # Built from the reflected text, so that the inverse (down) re-creates it as it was. The
+    # condition is text: an expression over the entity table's columns would attach the
     # constraint alembic builds from it (e.g. when reversing) to that table.
-    return ops.CreateCheckConstraintOp(
-        str(check.name), table_name, _check_text(check, context), schema=schema
-    )
+    table = sa.Table(table_name, sa.MetaData(), schema=schema)
+    constraint = sa.CheckConstraint(sa.text(check.sqltext), name=check.name)
+    table.append_constraint(constraint)
+    return ops.DropConstraintOp.from_constraint(constraint)
 
 
 def compare_nullable(

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 
 from orm.core import ORM
 from orm.migrations import compare, normalize
+from orm.migrations.backfill import ColumnFill, column_fill, has_rows, needs_fill
 from orm.migrations.changes import Change, SchemaDiff
 from orm.migrations.connection import as_written, family, sql_driver, target_metadata
 from orm.migrations.ordering import dependency_order, fk_target
@@ -60,7 +61,7 @@ async def compute_diff(orm: ORM, *, from_empty: bool = False, drops: bool = True
         return plan(driver, metadata, list(create), sa.MetaData(), existing=set())
     options = _context_options(metadata, excluded_tables(orm))
 
-    def compute(connection: sa.Connection) -> tuple[list[Any], sa.MetaData, set[str]]:
+    def compute(connection: sa.Connection) -> tuple[list[Any], sa.MetaData, set[str], set[str]]:
         context = MigrationContext.configure(connection, opts=options)
         with warnings.catch_warnings():
             # Foreign-key cycles are fine here: orm orders and defers them itself.
@@ -77,15 +78,41 @@ async def compute_diff(orm: ORM, *, from_empty: bool = False, drops: bool = True
         if wanted:
             reflected.reflect(connection, only=sorted(wanted))
         existing = set(sa.inspect(connection).get_table_names())
-        return operations, reflected, existing
+        populated = {table for table, _ in _new_required_columns(operations)}
+        populated = {table for table in populated if has_rows(connection, table)}
+        return operations, reflected, existing, populated
 
-    operations, reflected, existing = await run_reflected(driver, compute)
+    operations, reflected, existing, populated = await run_reflected(driver, compute)
     skipped: list[str] = []
     if not drops:
         operations = _without_drops(operations, skipped)
-    diff = plan(driver, metadata, operations, reflected, existing=existing, keep_columns=not drops)
+    fills = {
+        (table, str(column.name)): column_fill(orm, driver, table, column)
+        for table, column in _new_required_columns(operations)
+    }
+    diff = plan(
+        driver,
+        metadata,
+        operations,
+        reflected,
+        existing=existing,
+        keep_columns=not drops,
+        fills=fills,
+    )
     diff.skipped = skipped
+    diff.populated = populated
     return diff
+
+
+def _new_required_columns(operations: list[Any]) -> list[tuple[str, sa.Column[Any]]]:
+    """(table, column) of every column added NOT NULL without a server default."""
+    return [
+        (op.table_name, sub.column)
+        for op in operations
+        if isinstance(op, ops.ModifyTableOps)
+        for sub in op.ops
+        if isinstance(sub, ops.AddColumnOp) and needs_fill(sub.column)
+    ]
 
 
 def _without_drops(operations: list[Any], skipped: list[str]) -> list[Any]:
@@ -149,8 +176,10 @@ class _Planner:
         reflected: sa.MetaData,
         existing: set[str],
         keep_columns: bool,
+        fills: dict[tuple[str, str], ColumnFill],
     ) -> None:
         self.keep_columns = keep_columns
+        self.fills = fills
         self.driver = driver
         self.metadata = metadata
         self.reflected = reflected
@@ -246,14 +275,34 @@ class _Planner:
 
     def modify(self, modify: ops.ModifyTableOps) -> None:
         name = modify.table_name
+        fills = [
+            fill
+            for op in modify.ops
+            if isinstance(op, ops.AddColumnOp)
+            and (fill := self.fills.get((name, str(op.column.name)))) is not None
+        ]
         if self.sqlite and not all(_sqlite_simple(op) for op in modify.ops):
-            self.rebuild(modify)
+            self.rebuild(modify, fills)
             return
         for op in modify.ops:
             kind, description = _describe(op)
-            self.add(_phase(op), self.op_change(kind, name, description, op))
+            change = self.op_change(kind, name, description, op)
+            fill = next(
+                (
+                    f
+                    for f in fills
+                    if isinstance(op, ops.AddColumnOp) and f.column == op.column.name
+                ),
+                None,
+            )
+            if fill is not None and fill.literal is not None:
+                assert isinstance(op, ops.AddColumnOp)
+                change.up = self.renderer.add_filled_column(op, fill.literal)
+            elif fill is not None:
+                change.requires_empty = fill.problem
+            self.add(_phase(op), change)
 
-    def rebuild(self, modify: ops.ModifyTableOps) -> None:
+    def rebuild(self, modify: ops.ModifyTableOps, fills: Sequence[ColumnFill] = ()) -> None:
         name = modify.table_name
         source, target = self.reflected.tables[name], self.metadata.tables[name]
         if self.keep_columns:
@@ -261,7 +310,8 @@ class _Planner:
             for column in source.columns:
                 if column.name not in target.columns:
                     target.append_column(column._copy())
-        up = self.renderer.rebuild(source, target, reflected_target=False)
+        filled = {f.column: f.literal for f in fills if f.literal is not None}
+        up = self.renderer.rebuild(source, target, reflected_target=False, fill=filled)
         down = self.renderer.rebuild(target, source, reflected_target=True)
         reverse = modify.reverse()
         described = "; ".join(_describe(op)[1] for op in modify.ops)
@@ -275,6 +325,7 @@ class _Planner:
                 down,
                 data_loss(modify),
                 data_loss(reverse),
+                requires_empty="; ".join(f.problem for f in fills if f.problem) or None,
             ),
         )
 
@@ -316,8 +367,10 @@ def plan(
     *,
     existing: set[str],
     keep_columns: bool = False,
+    fills: dict[tuple[str, str], ColumnFill] | None = None,
 ) -> SchemaDiff:
-    planner = _Planner(driver, metadata, reflected, existing, keep_columns)
+    """Order and render ``operations``; ``fills`` says how to fill new NOT NULL columns."""
+    planner = _Planner(driver, metadata, reflected, existing, keep_columns, fills or {})
     planner.create_tables([op.table_name for op in operations if isinstance(op, ops.CreateTableOp)])
     planner.drop_tables([op.table_name for op in operations if isinstance(op, ops.DropTableOp)])
     for op in operations:

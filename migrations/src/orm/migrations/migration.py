@@ -117,6 +117,26 @@ class Migration:
         """Queue a data step: ``async def step(ctx: StepContext) -> None``."""
         self._queue.append(Statement(step=step))
 
+    def require_empty(self, table: str, reason: str) -> None:
+        """Queue a check that stops the migration when ``table`` has rows, saying ``reason``.
+
+        ``migration:create`` writes it before a change that cannot fill the rows already there
+        (a NOT NULL column without a default): the run stops with a message naming the table
+        and column instead of the database's error.
+        """
+
+        async def check(ctx: StepContext) -> None:
+            from orm.migrations.backfill import REMEDY
+            from orm.migrations.errors import MigrationError
+
+            quoted = ctx.connection.driver.dialect.identifier_preparer.quote(table)
+            found = await ctx.execute(f"SELECT 1 AS found FROM {quoted} LIMIT 1")
+            if found.rows:
+                raise MigrationError(f"table {table} has rows, and {reason}: {REMEDY}")
+
+        check.__qualname__ = f"require_empty({table!r})"
+        self.add_step(check)
+
     def data_loss(self, direction: str) -> list[str]:
         """The ``# DATA LOSS: ...`` markers ``migration:create`` wrote in ``up()`` or ``down()``
         (and any written by hand the same way), for the CLI to report before it runs them."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from orm.core import ORM
+from orm.migrations.backfill import REMEDY
 from orm.migrations.changes import SchemaDiff, diff_schema
 from orm.migrations.connection import family, sql_connection, sql_driver
 from orm.migrations.errors import MigrationError, MigrationFailedError, MigrationFileError
@@ -28,6 +29,7 @@ from orm.migrations.runner import (
     StatementError,
     describe_error,
     describe_exception,
+    keep_notes,
     run_statements,
 )
 from orm.migrations.storage import ExecutedMigration, MigrationTable
@@ -168,6 +170,11 @@ class Migrator:
         diff = await diff_schema(self.orm)
         if diff.is_empty:
             return None
+        if diff.blocking:
+            raise MigrationError(
+                f"the migration would fail on this database: {'; '.join(diff.blocking)}. "
+                f"To fix it: {REMEDY}. No migration was written"
+            )
         source = render_migration(migration_name, diff, dialect=self.dialect)
         path = write_migration(self.folder, migration_name, source)
         return CreatedMigration(migration_name, path, diff)
@@ -239,11 +246,12 @@ class Migrator:
                 if self.transactional
                 else f"The {exc.index} statement(s) before it stay applied."
             )
-            raise MigrationError(
+            failure = MigrationError(
                 f"dropping the tables failed at statement {exc.index + 1} of {len(statements)}:"
                 f"\n    {exc.statement.describe()}\n{describe_error(exc.error)}\n{undone} No "
                 f"migration was run."
-            ) from exc.error
+            )
+            raise keep_notes(failure, exc) from exc.error
 
     async def _locked(
         self,
@@ -379,11 +387,11 @@ class Migrator:
                 finish=bookkeeping,
             )
         except StatementError as exc:
-            raise self._failure(name, direction, statements, exc, transactional) from exc.error
+            failure = self._failure(name, direction, statements, exc, transactional)
+            raise keep_notes(failure, exc) from exc.error
         except BookkeepingError as exc:
-            raise self._bookkeeping_failure(name, direction, statements, exc, transactional) from (
-                exc.error
-            )
+            failure = self._bookkeeping_failure(name, direction, statements, exc, transactional)
+            raise keep_notes(failure, exc) from exc.error
         except MigrationError:
             raise
         except Exception as exc:

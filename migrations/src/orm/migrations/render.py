@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,8 +81,36 @@ class OpRenderer:
 
     # -- SQLite: the table rebuild ------------------------------------------------------------
 
-    def rebuild(self, source: sa.Table, target: sa.Table, *, reflected_target: bool) -> list[str]:
+    def add_filled_column(self, op: ops.AddColumnOp, literal: str) -> list[str]:
+        """ADD COLUMN ... NOT NULL DEFAULT ``literal`` (fills the rows), then DROP DEFAULT (the
+        entities have none); see :mod:`orm.migrations.backfill`."""
+        column = op.column
+        filled = sa.Column(
+            column.name, column.type, nullable=False, server_default=sa.text(literal)
+        )
+        add = ops.AddColumnOp(op.table_name, filled, schema=op.schema)
+        drop_default = ops.AlterColumnOp(
+            op.table_name,
+            str(column.name),
+            schema=op.schema,
+            modify_server_default=None,
+            existing_server_default=sa.text(literal),
+            existing_type=column.type,
+            existing_nullable=False,
+        )
+        return self.render(add) + self.render(drop_default)
+
+    def rebuild(
+        self,
+        source: sa.Table,
+        target: sa.Table,
+        *,
+        reflected_target: bool,
+        fill: Mapping[str, str] | None = None,
+    ) -> list[str]:
         """SQLite's ALTER TABLE replacement: create the new shape, copy, drop, rename.
+
+        ``fill`` gives the value (a SQL literal) of new columns for the copied rows.
 
         Foreign-key enforcement is off while it runs (see :mod:`orm.migrations.runner`).
         """
@@ -95,11 +123,17 @@ class OpRenderer:
             raise AssertionError(f"unexpected CREATE TABLE text: {text[:60]}")
         statements = [f"CREATE TABLE {self.quote(temporary)}{text[len(head) :]}"]
         common = [c.name for c in target.columns if c.name in source.columns]
+        filled = {
+            name: literal
+            for name, literal in (fill or {}).items()
+            if name in target.columns and name not in source.columns
+        }
         if common:
-            columns = ", ".join(self.quote(name) for name in common)
+            columns = ", ".join(self.quote(name) for name in [*common, *filled])
+            values = ", ".join([*(self.quote(name) for name in common), *filled.values()])
             statements.append(
                 f"INSERT INTO {self.quote(temporary)} ({columns}) "
-                f"SELECT {columns} FROM {self.quote(source.name)}"
+                f"SELECT {values} FROM {self.quote(source.name)}"
             )
         statements.append(self.drop_table(source.name))
         statements.append(

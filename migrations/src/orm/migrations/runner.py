@@ -10,12 +10,14 @@ from __future__ import annotations
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from orm.core import ORM
 from orm.core.errors import DriverError, ForeignKeyViolation
 from orm.migrations.connection import family, for_run_sql
 from orm.migrations.migration import Statement, StepContext
 from orm.query_builder import SqlConnection, SqlDriver
+from orm.query_builder.schema import run_in_transaction
 
 
 class StatementError(Exception):
@@ -51,33 +53,34 @@ async def run_statements(
     ``finish()`` fails; everything is rolled back when the run was transactional.
     """
     sqlite = family(driver) == "sqlite"
+
+    async def run_all() -> None:
+        for index, statement in enumerate(statements):
+            try:
+                await _run_one(orm, connection, statement, own_transaction=not transactional)
+            except Exception as exc:
+                raise StatementError(index, statement, exc) from exc
+        if sqlite:
+            await _check_foreign_keys(connection)
+        if finish is not None:
+            try:
+                await finish()
+            except Exception as exc:
+                raise BookkeepingError(exc) from exc
+
     if sqlite:
         await connection.run_sql("PRAGMA foreign_keys = OFF")
     try:
-        if transactional:
-            await connection.begin()
-        try:
-            for index, statement in enumerate(statements):
-                try:
-                    await _run_one(orm, connection, statement, own_transaction=not transactional)
-                except Exception as exc:
-                    raise StatementError(index, statement, exc) from exc
-            if sqlite:
-                await _check_foreign_keys(connection)
-            if finish is not None:
-                try:
-                    await finish()
-                except Exception as exc:
-                    raise BookkeepingError(exc) from exc
-        except BaseException:
-            if transactional:
-                await connection.rollback()
-            raise
-        if transactional:
-            await connection.commit()
-    finally:
-        if sqlite:
-            await connection.run_sql("PRAGMA foreign_keys = ON")
+        await run_in_transaction(connection, run_all, transactional=transactional)
+    except BaseException as exc:
+        if sqlite:  # the run's error is what matters: a failing PRAGMA becomes a note on it
+            try:
+                await connection.run_sql("PRAGMA foreign_keys = ON")
+            except Exception as pragma_error:
+                exc.add_note(f"switching foreign keys back on also failed: {pragma_error}")
+        raise
+    if sqlite:
+        await connection.run_sql("PRAGMA foreign_keys = ON")
 
 
 async def _run_one(
@@ -91,13 +94,8 @@ async def _run_one(
         await statement.step(StepContext(orm, connection))
         return
     # Outside a migration transaction (MySQL DDL), a data step is still atomic on its own.
-    await connection.begin()
-    try:
-        await statement.step(StepContext(orm, connection))
-    except BaseException:
-        await connection.rollback()
-        raise
-    await connection.commit()
+    step = statement.step
+    await run_in_transaction(connection, lambda: step(StepContext(orm, connection)))
 
 
 async def _check_foreign_keys(connection: SqlConnection) -> None:
@@ -112,6 +110,16 @@ async def _check_foreign_keys(connection: SqlConnection) -> None:
             f"(or the statements) so every reference resolves",
             table=str(table),
         )
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def keep_notes(error: E, wrapped: BaseException) -> E:
+    """``error`` with the notes of the internal error it replaces (e.g. a failed rollback)."""
+    for note in getattr(wrapped, "__notes__", []):
+        error.add_note(note)
+    return error
 
 
 def describe_error(error: Exception) -> str:

@@ -10,7 +10,7 @@ from orm.migrations.connection import as_written, sql_connection, sql_driver, ta
 from orm.migrations.errors import MigrationError
 from orm.migrations.migration import Statement
 from orm.migrations.ordering import dependency_order
-from orm.migrations.runner import StatementError, describe_error, run_statements
+from orm.migrations.runner import StatementError, describe_error, keep_notes, run_statements
 
 
 async def create_sql(orm: ORM) -> list[str]:
@@ -50,7 +50,8 @@ async def execute(orm: ORM, statements: Sequence[str]) -> None:
                 if driver.platform.transactional_ddl
                 else f"the {exc.index} statement(s) before it stay applied"
             )
-            raise MigrationError(
+            failure = MigrationError(
                 f"statement {exc.index + 1} of {len(queued)} failed:\n    "
                 f"{exc.statement.describe()}\n{describe_error(exc.error)}\n{undone}"
-            ) from exc.error
+            )
+            raise keep_notes(failure, exc) from exc.error

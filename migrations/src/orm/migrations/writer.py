@@ -11,6 +11,8 @@ from orm.migrations.files import TIMESTAMP_FORMAT
 from orm.migrations.migration import DATA_LOSS_MARKER
 
 _INDENT = " " * 8
+# Written above ``require_empty``: the migration as generated only runs on an empty table.
+REQUIRES_EMPTY_MARKER = "# TODO: runs on an empty table only (a NOT NULL column, no value for rows)"
 # Generated files are formatted as ``ruff format --line-length 100`` would format them.
 LINE_LENGTH = 100
 
@@ -36,6 +38,17 @@ def _sql_literal(sql: str) -> str:
     return f'"""{body}"""'
 
 
+def _call(method: str, arguments: list[str]) -> list[str]:
+    """``self.method(arguments)`` laid out as ``ruff format`` lays it out."""
+    line = f"{_INDENT}self.{method}({', '.join(arguments)})"
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    joined = f"{_INDENT}    {', '.join(arguments)}"
+    if len(joined) <= LINE_LENGTH:
+        return [f"{_INDENT}self.{method}(", joined, f"{_INDENT})"]
+    return [f"{_INDENT}self.{method}(", *(f"{_INDENT}    {a}," for a in arguments), f"{_INDENT})"]
+
+
 def _lines(changes: list[Change], direction: str) -> list[str]:
     lines: list[str] = []
     ordered = changes if direction == "up" else list(reversed(changes))
@@ -44,6 +57,9 @@ def _lines(changes: list[Change], direction: str) -> list[str]:
         statements = change.up if direction == "up" else change.down
         if warning:
             lines.append(f"{_INDENT}{DATA_LOSS_MARKER} {warning}")
+        if direction == "up" and change.requires_empty:
+            lines.append(f"{_INDENT}{REQUIRES_EMPTY_MARKER}")
+            lines += _call("require_empty", [_string(change.table), _string(change.requires_empty)])
         for sql in statements:
             literal = _sql_literal(sql)
             line = f"{_INDENT}self.add_sql({literal})"

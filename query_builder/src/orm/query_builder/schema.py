@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex, CreateTable
@@ -16,6 +17,36 @@ from orm.core.driver import SchemaManager
 if TYPE_CHECKING:
     from orm.query_builder.connection import SqlConnection
     from orm.query_builder.driver import SqlDriver
+
+T = TypeVar("T")
+
+
+async def run_in_transaction(
+    connection: SqlConnection, work: Callable[[], Awaitable[T]], *, transactional: bool = True
+) -> T:
+    """``work()`` between BEGIN and COMMIT (``transactional``), rolled back if it raises.
+
+    The one way orm runs DDL in a transaction (the schema generator, the migrator). The error
+    of ``work()`` is the one raised: when the rollback fails too (the server may have ended the
+    transaction already, or the connection is gone), that failure becomes a note on it.
+    Without ``transactional`` (MySQL/MariaDB commit each DDL statement) ``work()`` just runs.
+    """
+    if not transactional:
+        return await work()
+    await connection.begin()
+    try:
+        result = await work()
+    except BaseException as exc:
+        try:
+            await connection.rollback()
+        except Exception as rollback_error:
+            exc.add_note(
+                f"the rollback that followed also failed: "
+                f"{type(rollback_error).__name__}: {rollback_error}"
+            )
+        raise
+    await connection.commit()
+    return result
 
 
 class SqlSchemaManager(SchemaManager):
@@ -88,15 +119,11 @@ class SqlSchemaManager(SchemaManager):
             return
         async with self.driver.acquire() as raw:
             connection: SqlConnection = raw  # type: ignore[assignment]
-            transactional = self.driver.platform.transactional_ddl
-            if transactional:
-                await connection.begin()
-            try:
+
+            async def run_all() -> None:
                 for statement in statements:
                     await connection.run_sql(statement)
-            except BaseException:
-                if transactional:
-                    await connection.rollback()
-                raise
-            if transactional:
-                await connection.commit()
+
+            await run_in_transaction(
+                connection, run_all, transactional=self.driver.platform.transactional_ddl
+            )

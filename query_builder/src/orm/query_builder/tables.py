@@ -88,15 +88,55 @@ class TypeMapper:
         values = [member.value for member in enum_type]
         if all(isinstance(v, int) for v in values):
             return sa.Integer()
-        # Stored as text with a CHECK constraint listing the values (portable, easy to migrate).
+        # Stored as text; the CHECK listing the values is a table constraint of its own (see
+        # enum_check), not the type's: a type's constraint is named by the type alone, and
+        # alembic adds it again whenever it alters the column's type.
         strings = [str(v) for v in values]
         return sa.Enum(
             *strings,
             name=f"{enum_type.__name__.lower()}",
             native_enum=False,
-            create_constraint=True,
+            create_constraint=False,
             length=max(len(v) for v in strings),
         )
+
+    def checked_values(self, column: ColumnInfo) -> list[str] | None:
+        """The values the enum CHECK of ``column`` lists; None when it has no such CHECK."""
+        if column.kind is not ScalarKind.ENUM or column.column_type:
+            return None
+        type_ = self.column_type(column)
+        return list(type_.enums) if isinstance(type_, sa.Enum) else None
+
+
+ENUM_CHECK_PREFIX = "ck_"
+
+
+def enum_check_name(table: str, enum_name: str) -> str:
+    """The one name of an enum's CHECK: ``ck_<table>_<enum class name, lowercased>``."""
+    return f"{ENUM_CHECK_PREFIX}{table}_{enum_name}"
+
+
+def enum_of_check(table: str, check_name: str | None) -> str | None:
+    """The enum part of ``check_name`` when it is named as orm names enum checks, else None."""
+    prefix = enum_check_name(table, "")
+    if check_name is None or not check_name.startswith(prefix):
+        return None
+    return check_name[len(prefix) :] or None
+
+
+def enum_check(
+    table: str, column: sa.Column[Any], info: ColumnInfo, types: TypeMapper, taken: set[str]
+) -> sa.CheckConstraint | None:
+    """``CHECK (column IN (...))`` for a string enum column, under its final name."""
+    values = types.checked_values(info)
+    if values is None:
+        return None
+    assert info.enum_type is not None
+    name = enum_check_name(table, info.enum_type.__name__.lower())
+    if name in taken:  # the same enum on a second column of the table
+        name = f"{name}_{info.name}"
+    taken.add(name)
+    return sa.CheckConstraint(column.in_(values), name=sa.schema.conv(name))
 
 
 def build_tables(
@@ -131,11 +171,16 @@ def _column(column: ColumnInfo, prop: PropertyMetadata, types: TypeMapper) -> sa
 def _entity_table(metadata: sa.MetaData, meta: EntityMetadata, types: TypeMapper) -> sa.Table:
     columns: list[Any] = []
     extras: list[Any] = []
+    checks: set[str] = set()
     for prop in meta.properties.values():
         if not prop.is_persistent:
             continue
         for column in prop.columns:
-            columns.append(_column(column, prop, types))
+            built = _column(column, prop, types)
+            columns.append(built)
+            check = enum_check(meta.table, built, column, types, checks)
+            if check is not None:
+                extras.append(check)
         names = [c.name for c in prop.columns]
         if prop.is_owning_to_one:
             assert prop.target is not None

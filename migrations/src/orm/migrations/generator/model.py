@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from orm.core.metadata.model import ColumnInfo, ScalarKind
 from orm.core.metadata.naming import NamingStrategy, snake_case
+from orm.migrations.checks import listed_values, value_list_column
 from orm.migrations.generator import naming
 from orm.migrations.generator.reader import ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec
 from orm.migrations.normalize import type_text
 from orm.query_builder import TypeMapper
-from orm.query_builder.tables import DEFAULT_STRING_LENGTH
+from orm.query_builder.tables import DEFAULT_STRING_LENGTH, enum_of_check
 
 
 @dataclass
@@ -99,7 +100,6 @@ _KINDS: list[tuple[type[Any], ScalarKind, str]] = [
     (sa.String, ScalarKind.STRING, "str"),
 ]
 _STDLIB = {"dt.": "datetime", "Decimal": "decimal", "uuid.": "uuid", "Any": "typing"}
-_LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
 
 def _kind(type_: Any) -> tuple[ScalarKind, str]:
@@ -263,18 +263,13 @@ class EntityBuilder:
 
     def _enum(self, table: TableSpec, column: ColumnSpec) -> EnumSpec | None:
         """The enum behind orm's CHECK on ``column``, if the check is one orm made."""
-        prefix = f"ck_{table.name}_"
         names = [c.name for c in table.columns]
         for check_name, sqltext in table.checks:
-            suffix = check_name[len(prefix) :]
-            if not check_name.startswith(prefix) or not re.fullmatch(r"[a-z0-9]+", suffix):
+            suffix = enum_of_check(table.name, check_name)
+            if suffix is None or not re.fullmatch(r"[a-z0-9]+", suffix):
                 continue
-            code = _LITERAL.sub("''", sqltext)  # column names outside the quoted values
-            mentioned = [n for n in names if re.search(rf"\b{re.escape(n)}\b", code)]
-            values = [v.replace("''", "'") for v in _LITERAL.findall(sqltext)]
-            lowered = f" {sqltext.lower()} "
-            if mentioned == [column.name] and values and (" in " in lowered or "any" in lowered):
-                return EnumSpec(suffix[:1].upper() + suffix[1:], values)
+            if value_list_column(sqltext, names) == column.name:
+                return EnumSpec(suffix[:1].upper() + suffix[1:], listed_values(sqltext))
         return None
 
     def _enum_options(self, column: ColumnSpec, spec: EnumSpec) -> list[str] | None:
