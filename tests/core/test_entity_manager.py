@@ -500,3 +500,31 @@ async def test_rolled_back_transaction_leaves_flushed_entities_new() -> None:
     assert author.id is None
     assert state_of(author).status is Status.NEW
     assert not em.is_managed(author)
+
+
+async def test_two_orms_over_the_same_entities_both_flush() -> None:
+    from orm.core import ORM, ManyToOne, PrimaryKey, Property, entity
+
+    @entity
+    class Crate:
+        id: int = PrimaryKey()
+        name: str = Property()
+
+    @entity
+    class Parcel:
+        id: int = PrimaryKey()
+        crate: Crate = ManyToOne(Crate)
+
+    first = await ORM.init(url="sqlite://:memory:", entities=[Crate, Parcel])
+    second = await ORM.init(url="sqlite://:memory:", entities=[Crate, Parcel])
+    try:
+        for orm in (first, second):
+            await orm.schema.create()
+            em = orm.em.fork()
+            crate = Crate(name="c")
+            em.persist(Parcel(crate=crate))
+            await em.flush()
+            assert crate.id == 1
+    finally:
+        await first.close()
+        await second.close()

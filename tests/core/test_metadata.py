@@ -976,3 +976,23 @@ def test_column_option_on_a_relation_to_a_composite_key() -> None:
     message = _error(Student, Course, Enrollment, Diploma)
     assert message.startswith("Diploma.enrollment: column= names one column")
     assert "composite key of 3 columns" in message
+
+
+def test_discovering_the_same_classes_again_reuses_their_metadata() -> None:
+    # Several ORMs in one process over the same entities (two databases in a test suite, a
+    # CLI beside the app) must not replace the metadata an open ORM relies on.
+    @entity
+    class Shelf:
+        id: int = PrimaryKey()
+        label: str = Property()
+
+    first = discover([Shelf], NamingStrategy())
+    assert discover([Shelf], NamingStrategy())[Shelf] is first[Shelf]
+
+    class Upper(NamingStrategy):
+        def table_name(self, class_name: str) -> str:
+            return class_name.upper()
+
+    renamed = discover([Shelf], Upper())
+    assert renamed[Shelf] is not first[Shelf] and renamed[Shelf].table == "SHELF"
+    assert meta_of(Shelf) is renamed[Shelf]

@@ -52,7 +52,7 @@ class Item:
 VALUES: list[dict[str, Any]] = [
     {
         "amount": Decimal("12345678901234567890.0123456789"),
-        "ratio": float("nan"),
+        "ratio": 1.0,  # NaN once written (below)
         "at": dt.datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=dt.UTC),
         "naive_at": dt.datetime(1999, 12, 31, 8, 30, 0, 5),
         "day": dt.date(1, 1, 1),
@@ -62,7 +62,7 @@ VALUES: list[dict[str, Any]] = [
         "data": {"nested": [1, 2.5, "x", None], "s": '"quoted"'},
         "flag": True,
     },
-    {"data": {"s": "just a string"}, "ratio": float("inf")},
+    {"data": {"s": "just a string"}, "ratio": 2.0},  # infinity once written (below)
     {"data": None, "blob": b""},
 ]
 
@@ -76,6 +76,12 @@ async def test_every_type_survives_the_json_round_trip(
     for values in VALUES:
         em.create(Item, {"shelf": shelf, **values})
     await em.flush()
+    # A flush refuses NaN and infinities (not every database keeps them); PostgreSQL rows can
+    # hold them all the same, and reading them back is what is tested here.
+    await em.execute(
+        "UPDATE item SET ratio = CASE WHEN ratio = 1 THEN 'NaN'::float8 ELSE 'Infinity'::float8 "
+        "END WHERE ratio IN (1, 2)"
+    )
     # A session time zone other than UTC must not shift timestamps.
     plain = await orm.em.fork().find(Item, order_by={"amount": "desc", "id": "asc"})
     async with orm.em.fork().transaction() as em:

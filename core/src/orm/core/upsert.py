@@ -9,6 +9,7 @@ from orm.core.driver import UpsertBatch
 from orm.core.errors import ValidationError
 from orm.core.keys import normalize_key
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata
+from orm.core.unit_of_work.value_problems import ValueProblems
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
@@ -49,6 +50,17 @@ def build_upsert(
             )
     properties = _with_defaults(meta, given)
     rows = [_row(meta, item, properties) for item in items]
+    # An upsert does not go through a flush: its values are checked here, before anything is
+    # sent, with the same rules (all problems in one ValidationError).
+    problems = ValueProblems()
+    for number, row in enumerate(rows, start=1):
+        where = (
+            f"upsert({meta.class_name})"
+            if len(rows) == 1
+            else f"upsert({meta.class_name}) row {number}"
+        )
+        problems.check_row(meta, row, where)
+    problems.raise_if_any()
     return UpsertBatch(
         entity=meta,
         properties=tuple(properties),

@@ -53,7 +53,20 @@ _SUPPORTED = (
 def discover(
     classes: Sequence[type[Any]], naming: NamingStrategy
 ) -> dict[type[Any], EntityMetadata]:
-    """Build and validate the metadata of ``classes``; store it on each class."""
+    """Build and validate the metadata of ``classes``; store it on each class.
+
+    Metadata lives on the classes, so several ORMs in one process (a test suite on two
+    databases, a CLI beside an app) share it: discovering the same classes with an equivalent
+    naming strategy returns the metadata already there, which ORMs still open rely on.
+    """
+    source = (frozenset(classes), _naming_fingerprint(naming))
+    existing: dict[type[Any], EntityMetadata] = {
+        cls: meta for cls in classes if (meta := getattr(cls, META_KEY, None)) is not None
+    }
+    if len(existing) == len(classes) and all(
+        meta.discovered_from == source for meta in existing.values()
+    ):
+        return existing
     by_name: dict[str, type[Any]] = {}
     for cls in classes:
         if not isinstance(cls, type) or FIELDS_KEY not in cls.__dict__:
@@ -88,8 +101,14 @@ def discover(
         resolve_table_indexes(meta, options.get("indexes"), options.get("uniques"), naming)
     check_index_names(metas.values())
     for cls, meta in metas.items():
+        meta.discovered_from = source
         setattr(cls, META_KEY, meta)
     return metas
+
+
+def _naming_fingerprint(naming: NamingStrategy) -> tuple[type[Any], str]:
+    """Equal for naming strategies that name everything alike: same class, same settings."""
+    return type(naming), repr(sorted(vars(naming).items()))
 
 
 def entities_in_modules(names: Sequence[str]) -> list[type[Any]]:

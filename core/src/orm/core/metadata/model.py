@@ -170,6 +170,12 @@ class EntityMetadata:
     persistent: list[PropertyMetadata] = field(default_factory=list)
     collections: list[PropertyMetadata] = field(default_factory=list)
     has_mutable: bool = False  # JSON fields can change in place, without __set__
+    # The compiled value checks of the flush (unit_of_work.value_problems.CompiledChecks), made
+    # on first use; typed loosely because the metadata layer does not import the unit of work.
+    value_checks: Any = field(default=None, repr=False)
+    # What discovery built this from (the entity classes and the naming strategy): a later
+    # ORM.init over the same set reuses this metadata instead of replacing it under an open ORM.
+    discovered_from: Any = field(default=None, repr=False, compare=False)
 
     @property
     def composite_pk(self) -> bool:

@@ -16,6 +16,7 @@ from orm.core.errors import EntityStateError, ValidationError
 from orm.core.metadata.model import Cascade, PropertyMetadata, RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 from orm.core.unit_of_work.snapshot import changed_properties
+from orm.core.unit_of_work.value_problems import ValueProblems
 
 if TYPE_CHECKING:
     from orm.core.unit_of_work.uow import UnitOfWork
@@ -45,18 +46,22 @@ async def build_plan(uow: UnitOfWork) -> FlushPlan:
     plan.removes = list(removed.values())
     plan.inserts = _collect_inserts(uow, removed)
     inserted = {id(e) for e in plan.inserts}
-    for entity in plan.inserts:
-        _check_required(entity)
+    # Every value to write is checked against its property, and every problem reported at once,
+    # before anything is sent (a flush that fails here changes nothing).
+    problems = ValueProblems()
+    problems.check_inserts(plan.inserts)
     for entity in _candidates_for_update(uow):
         if id(entity) in removed or id(entity) in inserted:
             continue
         state: EntityState = entity.__dict__[STATE_KEY]
         if state.status is not Status.MANAGED:
             continue
-        changes = changed_properties(entity, meta_of(entity), state.snapshot or {})
+        meta = meta_of(entity)
+        changes = changed_properties(entity, meta, state.snapshot or {})
         if changes:
-            _check_changes(entity, changes)
+            problems.check_changes(entity, meta, changes)
             plan.updates.append((entity, changes))
+    problems.raise_if_any()
     _collect_pivots(uow, plan, removed, inserted)
     return plan
 
@@ -146,8 +151,10 @@ def _collect_inserts(uow: UnitOfWork, removed: dict[int, Any]) -> list[Any]:
         queue.append(entity)
 
     def consider(prop: PropertyMetadata, source: Any, target: Any) -> None:
-        state = target.__dict__.get(STATE_KEY)
+        state = target.__dict__.get(STATE_KEY) if hasattr(target, "__dict__") else None
         if state is None:
+            if not prop.is_collection:
+                return  # a to-one holding a non-entity: the value checks report it
             raise ValidationError(f"{prop.path} holds a {type(target).__name__}, not an entity")
         if state.uow is not None and state.uow is not uow:
             raise EntityStateError(
@@ -198,35 +205,6 @@ def _related(entity: Any, *, whole: bool) -> Iterable[tuple[PropertyMetadata, An
                 yield prop, item
         else:
             yield prop, value
-
-
-def _check_required(entity: Any) -> None:
-    meta = meta_of(entity)
-    d = entity.__dict__
-    for prop in meta.persistent:
-        if prop.nullable or prop.autoincrement or prop.server_default is not None:
-            continue
-        if d.get(prop.name) is None:
-            raise ValidationError(
-                f"{prop.path} is required but the new {meta.class_name} has no value for it; set "
-                f"it (or declare it `| None`, or give it a default) before flushing"
-            )
-
-
-def _check_changes(entity: Any, changes: dict[str, Any]) -> None:
-    meta = meta_of(entity)
-    for name, value in changes.items():
-        prop = meta.properties[name]
-        if value is None and not prop.nullable:
-            raise ValidationError(
-                f"{prop.path} cannot be set to None on {meta.class_name} {entity!r}: the column "
-                f"is NOT NULL. Assign a value, or remove the entity instead"
-            )
-        if prop.primary:
-            raise ValidationError(
-                f"{prop.path} is a primary key and cannot change once the {meta.class_name} is "
-                f"stored; create a new entity instead"
-            )
 
 
 def _collect_pivots(

@@ -41,7 +41,9 @@ def changed_properties(
         if prop.relation is not None:
             if old is not value:
                 changes[name] = value
-        elif old is missing or type(old) is not type(value) or old != value:
+        elif old is not value and (old is missing or type(old) is not type(value) or old != value):
+            # ``old is value`` first: a NaN read from the database is not equal to itself but
+            # is unchanged (and the flush's value checks would refuse to write it back).
             changes[name] = value
     return changes
 
