@@ -29,6 +29,10 @@ def _unavailable(name: str, reason: str) -> None:
     pytest.skip(f"{name} unavailable: {reason}")
 
 
+# Public for the other suites that need a server (tests/faults).
+unavailable = _unavailable
+
+
 @pytest.fixture(params=configured_databases())
 def database(request: pytest.FixtureRequest) -> str:
     name: str = request.param

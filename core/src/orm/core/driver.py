@@ -108,6 +108,19 @@ class UpsertBatch:
     returning: tuple[PropertyMetadata, ...] = ()
 
 
+@dataclass(frozen=True)
+class PoolStatus:
+    """A snapshot of a driver's connection pool: ``in_use`` connections are checked out,
+    ``idle`` ones are open and ready. A connection that broke is no longer counted."""
+
+    in_use: int
+    idle: int
+
+    @property
+    def size(self) -> int:
+        return self.in_use + self.idle
+
+
 @dataclass
 class ExecuteResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -242,4 +255,9 @@ class Driver(abc.ABC):
     def pool_max_size(self) -> int | None:
         """The most connections the pool opens (None: unknown). ``em.stream`` holds one for
         a server-side cursor only when the pool has room for another beside it."""
+        return None
+
+    def pool_status(self) -> PoolStatus | None:
+        """How many pooled connections are in use and idle now (None: the driver does not
+        tell, or is not connected). Read-only: for monitoring and leak checks."""
         return None

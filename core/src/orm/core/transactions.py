@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from orm.core import stream as _stream
 from orm.core.driver import Connection, IsolationLevel, Row
-from orm.core.errors import ValidationError
+from orm.core.errors import ConnectionError, ValidationError
 
 if TYPE_CHECKING:
     from orm.core.orm import ORM
@@ -59,8 +59,16 @@ class TransactionScope:
             return await operation(connection)
 
     @asynccontextmanager
-    async def _write_scope(self) -> AsyncIterator[Connection]:
-        """A connection in a transaction for a flush: the surrounding one (savepoint) or new."""
+    async def _write_scope(
+        self, on_commit: Callable[[], None] | None = None
+    ) -> AsyncIterator[Connection]:
+        """A connection in a transaction for a flush: the surrounding one (savepoint) or new.
+
+        ``on_commit`` applies the written changes to the fork once they are committed (or the
+        savepoint released) - also when the task was cancelled while COMMIT was under way
+        and the server committed: the fork then matches the database before the
+        cancellation propagates.
+        """
         tx = self._tx
         if tx is not None:
             async with tx.lock:
@@ -76,6 +84,8 @@ class TransactionScope:
                     raise
                 if savepoints:
                     await tx.connection.release_savepoint(name)
+            if on_commit is not None:
+                on_commit()
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin()
@@ -84,7 +94,11 @@ class TransactionScope:
             except BaseException as exc:
                 await _undo_quietly(connection.rollback(), exc)
                 raise
-            await connection.commit()
+            cancelled = await _commit(connection)
+            if on_commit is not None:
+                on_commit()
+            if cancelled is not None:
+                raise cancelled
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -131,12 +145,13 @@ class TransactionScope:
             self._tx = tx = _Transaction(connection)
             depth = self._uow.open_journal()
             committed = False
+            cancelled: asyncio.CancelledError | None = None
             try:
                 yield self
                 await self.flush()
                 await _stream.close_streams(tx)
                 self._tx = None
-                await connection.commit()
+                cancelled = await _commit(connection)
                 committed = True
             except BaseException as exc:
                 self._tx = None
@@ -146,6 +161,8 @@ class TransactionScope:
             finally:
                 # Rolled back: the fork is put back as it was before the transaction's flushes.
                 self._uow.close_journal(depth, committed=committed)
+            if cancelled is not None:
+                raise cancelled  # after COMMIT succeeded: the fork keeps the committed state
 
     async def transactional(
         self,
@@ -160,6 +177,52 @@ class TransactionScope:
     @property
     def in_transaction(self) -> bool:
         return self._tx is not None
+
+
+async def _commit(connection: Connection) -> asyncio.CancelledError | None:
+    """COMMIT, and wait for its answer even if the task is cancelled meanwhile.
+
+    Once COMMIT is sent only its answer tells whether the transaction was committed. A
+    cancellation that cut the wait short would leave the fork claiming that changes the
+    database already holds are still pending, and the next flush would write them twice. So
+    the cancellation is held back until the answer arrives and returned, for the caller to
+    raise once the fork matches the outcome. A COMMIT that failed raises its own error (or,
+    after a cancellation, the cancellation with the error as a note): nothing was applied.
+    """
+    committing = asyncio.ensure_future(_commit_or_unknown(connection))
+    cancelled: asyncio.CancelledError | None = None
+    while not committing.done():
+        try:
+            await asyncio.shield(committing)
+        except asyncio.CancelledError as exc:
+            if not committing.done():
+                cancelled = cancelled or exc
+        except BaseException:
+            break  # COMMIT failed: handled below
+    if cancelled is None:
+        committing.result()  # re-raises the error of a failed COMMIT
+        return None
+    error = committing.exception()
+    if error is not None:
+        cancelled.add_note(f"COMMIT failed as well: {error}")
+        raise cancelled
+    return cancelled
+
+
+async def _commit_or_unknown(connection: Connection) -> None:
+    """COMMIT. If the connection breaks meanwhile, the server may or may not have committed:
+    the error says so instead of the usual "rolled back, retry" of a broken connection."""
+    try:
+        await connection.commit()
+    except ConnectionError as exc:
+        native = exc.__cause__ or exc
+        raise ConnectionError(
+            f"the connection broke during COMMIT, so whether the transaction was committed is "
+            f"unknown ({type(native).__name__}: {native}). The fork keeps its changes pending, as "
+            f"if nothing was committed; read the rows back (or make the write idempotent, e.g. "
+            f"with em.upsert) before flushing or retrying it",
+            sql=exc.sql,
+        ) from exc
 
 
 async def _undo_quietly(rollback: Awaitable[None], cause: BaseException) -> None:

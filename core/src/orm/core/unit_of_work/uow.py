@@ -143,12 +143,13 @@ class UnitOfWork:
             self._finish(plan, None)
             return
         orm = self.em.orm
-        async with self.em._write_scope() as connection:
+        executor: FlushExecutor | None = None
+        # Applied once committed, even if the task is cancelled while COMMIT is under way.
+        async with self.em._write_scope(lambda: self._finish(plan, executor)) as connection:
             executor = FlushExecutor(
                 plan, connection, orm.commit_order, orm.driver.platform, orm.config.batch_size
             )
             await executor.run()
-        self._finish(plan, executor)
 
     def _finish(self, plan: FlushPlan, executor: FlushExecutor | None) -> None:
         """Apply a committed flush to the entities: keys, states, snapshots, identity map."""

@@ -14,6 +14,7 @@ import pymysql
 from sqlalchemy.schema import ColumnCollectionConstraint
 
 from orm.core import errors
+from orm.core.urls import remove_secrets
 
 if TYPE_CHECKING:
     from orm.mysql.driver import MySqlDriver
@@ -94,6 +95,8 @@ def translate_mysql_error(
     if isinstance(exc, errors.DriverError):
         return exc
     code, message = _code_and_message(exc)
+    # The client may echo what it was given: never let the password into a message.
+    message = remove_secrets(message, driver.url.password)
     if code == DUP_ENTRY:
         return _duplicate(driver, message, sql=sql, table=table)
     if code in ROW_IS_REFERENCED or code in NO_REFERENCED_ROW:
@@ -178,7 +181,9 @@ def translate_mysql_error(
     ):
         return errors.ConnectionError(
             f"cannot reach the MySQL/MariaDB server at {driver.url.describe()}, or the "
-            f"connection broke: {message}. Check that the server runs and accepts connections",
+            f"connection broke: {message}. Check that the server runs and accepts connections; "
+            f"the pool replaces broken connections, so retry the operation (a transaction that "
+            f"was open on it was rolled back by the server)",
             table=table,
             sql=sql,
         )

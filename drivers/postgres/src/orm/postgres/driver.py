@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine.interfaces import Dialect
 
-from orm.core.driver import Connection, IsolationLevel, Platform
+from orm.core.driver import Connection, IsolationLevel, Platform, PoolStatus
 from orm.core.errors import ConfigurationError, DriverError, PoolTimeoutError, ValidationError
 from orm.core.metadata.model import EntityMetadata
 from orm.postgres.connection import PostgresConnection
@@ -137,6 +137,13 @@ class PostgresDriver(SqlDriver):
     @property
     def pool_max_size(self) -> int:
         return self.options.pool_max_size
+
+    def pool_status(self) -> PoolStatus | None:
+        pool = self._pool
+        if pool is None:
+            return None
+        size, idle = pool.get_size(), pool.get_idle_size()
+        return PoolStatus(in_use=size - idle, idle=idle)
 
     @property
     def pool(self) -> asyncpg.Pool:
