@@ -24,6 +24,7 @@ from orm.core.errors import DriverError, ValidationError
 from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 from orm.core.query_log import log_statement
 from orm.query_builder.graph import joined_select
+from orm.query_builder.placeholders import check_param_value, check_placeholders
 
 if TYPE_CHECKING:
     from orm.query_builder.driver import SqlDriver
@@ -262,14 +263,24 @@ class SqlConnection(Connection):
     async def execute(
         self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
     ) -> ExecuteResult:
+        if not isinstance(sql, str) or not sql.strip():
+            raise ValidationError(f"execute() takes a non-empty SQL str, got {sql!r}")
         if params is not None and not isinstance(params, Mapping):
             raise ValidationError(
                 "execute() takes parameters as a dict for :name placeholders, e.g. "
-                "execute('SELECT * FROM author WHERE id = :id', {'id': 1})"
+                "execute('SELECT * FROM author WHERE id = :id', {'id': 1}), got "
+                f"{type(params).__name__} {params!r}"
             )
+        given = dict(params or {})
+        where = f"execute({sql!r})"
+        for name, value in given.items():
+            if not isinstance(name, str):
+                raise ValidationError(f"{where}: parameter names must be str, got {name!r}")
+            check_param_value(name, value, where=where)
+        check_placeholders(sql, given, where=where)
         statement = sa.text(sql)
-        if params:
-            statement = statement.bindparams(**params)
+        if given:
+            statement = statement.bindparams(**given)
         compiled_sql, values = self.compile(statement)
         started = time.perf_counter()
         try:

@@ -45,6 +45,7 @@ from orm.query_builder.links import (
     relation_link,
     select_properties,
 )
+from orm.query_builder.patterns import check_like_pattern, check_regex_pattern
 from orm.query_builder.render_writes import WriteRenderer
 
 Key = tuple[Any, ...]
@@ -241,21 +242,24 @@ class SqlRenderer(WriteRenderer):
         if prop.relation is not None:
             return self._key_comparison(exprs, columns, op, value)
         column, expr = columns[0], exprs[0]
-        bind = self.values.to_db
         if op is Op.EQ:
             return expr.is_(None) if value is None else expr == self.bind(column, value)
         if op is Op.NE:
             if value is None:
                 return expr.is_not(None)
             return sa.or_(expr != self.bind(column, value), expr.is_(None))
+        # Each item bound with the column's type, as $eq binds its value (PostgreSQL would
+        # otherwise cast every item to the type of the first: [0, 2.4] as integers).
         if op is Op.IN:
-            return expr.in_([bind(column, v) for v in value])
+            return expr.in_([self.bind(column, v) for v in value])
         if op is Op.NIN:
-            return sa.or_(expr.not_in([bind(column, v) for v in value]), expr.is_(None))
+            return sa.or_(expr.not_in([self.bind(column, v) for v in value]), expr.is_(None))
         compare = _COMPARISONS.get(op)
         if compare is not None:
             result: ColumnElement[bool] = compare(expr, self.bind(column, value))
             return result
+        if op in (Op.LIKE, Op.ILIKE, Op.RE):
+            self.check_pattern(node)
         if op is Op.LIKE:
             return self.like(expr, value)
         if op is Op.ILIKE:
@@ -292,7 +296,17 @@ class SqlRenderer(WriteRenderer):
         result: ColumnElement[bool] = _COMPARISONS[op](left, right)
         return result
 
+    def check_pattern(self, node: Comparison) -> None:
+        """A ``$like``/``$ilike``/``$re`` pattern every database reads the same way (see
+        :mod:`orm.query_builder.patterns`), or ValidationError before any SQL is sent."""
+        where = f"{node.prop.entity.class_name}.{node.prop.name} {node.op.value}"
+        if node.op is Op.RE:
+            check_regex_pattern(node.value, where=where)
+        else:
+            check_like_pattern(node.value, where=where)
+
     def like(self, expr: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+        """``\\`` escapes the next character (the default on PostgreSQL and MySQL)."""
         return expr.like(pattern)
 
     def ilike(self, expr: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:

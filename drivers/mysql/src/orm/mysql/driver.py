@@ -14,7 +14,7 @@ from pymysql.constants import CLIENT
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.schema import CreateTable
 
-from orm.core.driver import Connection, IsolationLevel
+from orm.core.driver import Connection, IsolationLevel, PoolStatus
 from orm.core.errors import DriverError, PoolTimeoutError, ValidationError
 from orm.core.metadata.model import EntityMetadata
 from orm.mysql.connection import MySqlConnection
@@ -155,8 +155,9 @@ class MySqlDriver(SqlDriver):
             "charset": options.charset,
             "autocommit": True,
             "connect_timeout": options.connect_timeout,
-            # UPDATE reports matched rows, not changed rows (as other databases do).
-            "client_flag": CLIENT.FOUND_ROWS,
+            # UPDATE reports matched rows, not changed rows (as other databases do); one
+            # statement per call, so a value can never start a second statement.
+            "client_flag": SingleStatementFlags(CLIENT.FOUND_ROWS),
             "init_command": "SET " + ", ".join(session),
             "ssl": url.ssl_context(),
         }
@@ -189,6 +190,13 @@ class MySqlDriver(SqlDriver):
     @property
     def pool_max_size(self) -> int:
         return self.options.pool_max_size
+
+    def pool_status(self) -> PoolStatus | None:
+        pool = self._pool
+        if pool is None:
+            return None
+        idle = int(pool.freesize)
+        return PoolStatus(in_use=int(pool.size) - idle, idle=idle)
 
     def _require_pool(self) -> aiomysql.Pool:
         if self._pool is None:
@@ -285,6 +293,20 @@ _SQL_MODE = (
     "sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES', "
     "'NO_ENGINE_SUBSTITUTION')"
 )
+
+
+class SingleStatementFlags(int):
+    """Client capability flags without ``CLIENT.MULTI_STATEMENTS``.
+
+    aiomysql ORs that flag into every connection's flags (``client_flag |= ...``); with it, a
+    call may carry several statements, so SQL text a value ever reached (a placeholder written
+    inside quotes) could run a statement of its own. ``|`` on this int keeps the flag out.
+    """
+
+    def __or__(self, other: int) -> SingleStatementFlags:
+        return SingleStatementFlags((int(self) | int(other)) & ~CLIENT.MULTI_STATEMENTS)
+
+    __ror__ = __or__
 
 
 def _is_dead(raw: aiomysql.Connection) -> bool:

@@ -77,7 +77,9 @@ class MySqlRenderer(SqlRenderer):
             column = prop.columns[0]
             expr = scope.column(column)
             if op is Op.RE:
-                return self._case_sensitive(expr).regexp_match(value)
+                self.check_pattern(node)
+                # (?s): '.' matches a newline too, as on PostgreSQL and SQLite.
+                return self._case_sensitive(expr).regexp_match("(?s)" + value)
             if column.kind is ScalarKind.JSON and op in (Op.EQ, Op.NE):
                 equal = self.json_equals(expr, column, value)
                 return equal if op is Op.EQ else sa.or_(sa.not_(equal), expr.is_(None))
@@ -93,8 +95,10 @@ class MySqlRenderer(SqlRenderer):
         self, expr: ColumnElement[Any], column: ColumnInfo, value: Any
     ) -> ColumnElement[bool]:
         # A scalar or a list: every item must be an element of the stored array; a dict: the
-        # stored object has those keys with those values (JSON_CONTAINS semantics).
-        return sa.func.json_contains(expr, sa.bindparam(None, _json_text(value))) == 1
+        # stored object has those keys with those values (JSON_CONTAINS semantics). A scalar
+        # goes in a list, as on PostgreSQL: a stored scalar 1 does not "contain" 1.
+        wanted = value if isinstance(value, (dict, list)) else [value]
+        return sa.func.json_contains(expr, sa.bindparam(None, _json_text(wanted))) == 1
 
     def json_equals(
         self, expr: ColumnElement[Any], column: ColumnInfo, value: Any

@@ -1,6 +1,7 @@
 """PostgreSQL-specific rendering.
 
-- Bound values carry their column's type, so asyncpg's ``$n::type`` casts match the column.
+- Bound values carry their column's type, so asyncpg's ``$n::type`` casts match the column
+  (decimals as unscaled ``NUMERIC``: a filter value is compared exactly, not rounded).
 - ``$contains`` on JSON is ``jsonb @>``.
 - A batched UPDATE of several rows is ``UPDATE t SET c = v.c FROM (VALUES ...) AS v WHERE
   t.pk = v.pk``: one hash join instead of a ``CASE`` with one branch per row for every column.
@@ -19,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.driver import UpdateBatch, UpsertBatch
-from orm.core.metadata.model import ColumnInfo
+from orm.core.metadata.model import ColumnInfo, ScalarKind
 from orm.query_builder import SqlRenderer, TypeMapper, ValueConverter
 
 # Types whose name without a length means length 1: a cast must keep the length.
@@ -70,7 +71,21 @@ class PostgresRenderer(SqlRenderer):
         return type_
 
     def bind(self, column: ColumnInfo, value: Any) -> Any:
-        return sa.bindparam(None, self.values.to_db(column, value), type_=self.column_type(column))
+        return sa.bindparam(None, self.values.to_db(column, value), type_=self.bind_type(column))
+
+    def bind_type(self, column: ColumnInfo) -> sa.types.TypeEngine[Any]:
+        """The type a compared value is cast to: the column's, except that a ``NUMERIC(p, s)``
+        cast would round the value to the column's scale (10.001 would equal 10.00), so
+        decimals are compared as unscaled ``NUMERIC``, exactly, as on the other databases.
+        Integers are compared as ``bigint``: a value past a narrower column's range then
+        matches nothing, as elsewhere, instead of failing the cast (integer columns' indexes
+        serve cross-width comparisons)."""
+        type_ = self.column_type(column)
+        if column.kind is ScalarKind.DECIMAL and isinstance(type_, sa.Numeric):
+            return sa.Numeric(asdecimal=True)
+        if column.kind is ScalarKind.INTEGER and isinstance(type_, sa.Integer):
+            return sa.BigInteger()
+        return type_
 
     def json_contains(
         self, expr: ColumnElement[Any], column: ColumnInfo, value: Any
@@ -81,10 +96,13 @@ class PostgresRenderer(SqlRenderer):
         ``{"items": {"$contains": 1}}`` -> ``items @> '[1]'``; ``{"data": {"$contains": {"a": 1}}}``
         matches an object holding ``"a": 1`` or an array holding such an object.
         """
+        # is_comparison: the result is a boolean (NOT of it is NOT, not a JSONB operator).
+        contains = expr.op("@>", is_comparison=True)
         if isinstance(value, dict):
-            return sa.or_(expr.op("@>")(self._jsonb(value)), expr.op("@>")(self._jsonb([value])))
+            return sa.or_(contains(self._jsonb(value)), contains(self._jsonb([value])))
         items = value if isinstance(value, list) else [value]
-        return expr.op("@>")(self._jsonb(items))
+        result: ColumnElement[bool] = contains(self._jsonb(items))
+        return result
 
     @staticmethod
     def _jsonb(value: Any) -> ColumnElement[Any]:

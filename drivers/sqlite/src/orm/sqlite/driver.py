@@ -17,15 +17,21 @@ from sqlalchemy.engine.interfaces import Dialect
 from orm.core.driver import Connection, IsolationLevel, Platform, Row, UpsertBatch
 from orm.core.errors import ConfigurationError, DriverError, ValidationError
 from orm.core.metadata.model import EntityMetadata
+from orm.core.urls import redact_url
 from orm.query_builder import SimplePool, SqlConnection, SqlDriver
 from orm.sqlite.errors import translate_sqlite_error
+from orm.sqlite.functions import orm_json_contains, orm_lower
 from orm.sqlite.render import SqliteRenderer
 
 _OPTIONS = ("busy_timeout", "pool_max_size", "acquire_timeout")
 
 
-def _regexp(pattern: str, value: Any) -> bool:
-    return value is not None and re.search(pattern, str(value)) is not None
+def _regexp(pattern: str, value: Any) -> bool | None:
+    # NULL for NULL, as on the other databases (NOT of it stays NULL); '.' matches a newline,
+    # as in PostgreSQL's default (MySQL's pattern gets (?s) for the same reason).
+    if value is None:
+        return None
+    return re.search(pattern, str(value), re.DOTALL) is not None
 
 
 class SqliteConnection(SqlConnection):
@@ -180,6 +186,8 @@ class SqliteDriver(SqlDriver):
         await raw.execute("PRAGMA case_sensitive_like = ON")
         await raw.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         await raw.create_function("regexp", 2, _regexp, deterministic=True)
+        await raw.create_function("orm_lower", 1, orm_lower, deterministic=True)
+        await raw.create_function("orm_json_contains", 2, orm_json_contains, deterministic=True)
         return raw
 
     @staticmethod
@@ -217,13 +225,13 @@ class SqliteDriver(SqlDriver):
 def parse_sqlite_url(url: str) -> str:
     """``sqlite:///app.db`` -> ``app.db``; ``sqlite:////abs.db`` -> ``/abs.db``; memory forms."""
     if not url.startswith("sqlite://"):
-        raise ConfigurationError(f"{url!r} is not a sqlite:// URL")
+        raise ConfigurationError(f"{redact_url(url)!r} is not a sqlite:// URL")
     rest = url[len("sqlite://") :].split("?", 1)[0]
     if rest in ("", ":memory:", "/:memory:"):
         return ":memory:"
     if not rest.startswith("/"):
         raise ConfigurationError(
-            f"{url!r}: write sqlite:///relative/path.db (three slashes), sqlite:////absolute/"
+            f"{redact_url(url)!r}: write sqlite:///relative/path.db (three slashes), sqlite:////absolute/"
             f"path.db (four), or sqlite://:memory:"
         )
     return rest[1:]

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import ColumnInfo, ScalarKind
+from orm.query_builder.placeholders import check_param_value, check_placeholders
 
 if TYPE_CHECKING:
     from orm.query_builder.render import SqlRenderer
@@ -93,27 +94,17 @@ def raw(sql: str, params: Mapping[str, Any] | None = None) -> Raw:
     """
     if not isinstance(sql, str) or not sql.strip():
         raise ValidationError(f"raw() takes a non-empty SQL str, got {sql!r}")
-    given = dict(params or {})
     if not isinstance(params, (Mapping, type(None))):
         raise ValidationError(
-            f"raw() takes its parameters as a dict for :name placeholders, got {params!r}"
+            f"raw() takes its parameters as a dict for :name placeholders, e.g. "
+            f"raw('a.name = :name', {{'name': 'Ann'}}), got {type(params).__name__} {params!r}"
         )
-    for name in given:
+    given = dict(params or {})
+    for name, value in given.items():
         if not isinstance(name, str) or IDENTIFIER.match(name) is None:
             raise ValidationError(f"raw(): parameter names must be identifiers, got {name!r}")
-    used = set(sa.text(sql)._bindparams)
-    missing = sorted(used - set(given))
-    if missing:
-        raise ValidationError(
-            f"raw({sql!r}) uses the placeholder(s) {', '.join(':' + m for m in missing)} but "
-            f"params has no value for them"
-        )
-    unused = sorted(set(given) - used)
-    if unused:
-        raise ValidationError(
-            f"raw({sql!r}): params has {', '.join(map(repr, unused))} but the SQL has no such "
-            f":name placeholder"
-        )
+        check_param_value(name, value, where=f"raw({sql!r})")
+    check_placeholders(sql, given, where=f"raw({sql!r})")
     return Raw(sql, tuple(given.items()))
 
 
