@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -42,8 +43,9 @@ class StatementLog(logging.Handler):
         ]
 
 
-@pytest.fixture
-def sql_log() -> Iterator[StatementLog]:
+@contextmanager
+def recording_statements() -> Iterator[StatementLog]:
+    """A :class:`StatementLog` attached to the ``orm.sql`` logger (at DEBUG) for the block."""
     logger = logging.getLogger("orm.sql")
     handler = StatementLog()
     previous = logger.level
@@ -54,6 +56,12 @@ def sql_log() -> Iterator[StatementLog]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+@pytest.fixture
+def sql_log() -> Iterator[StatementLog]:
+    with recording_statements() as handler:
+        yield handler
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

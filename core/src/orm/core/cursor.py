@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata
+from orm.core.query.limits import MAX_INT
+from orm.core.query.options import flag
 
 if TYPE_CHECKING:
     from orm.core.reads import ReadScope
@@ -49,15 +51,19 @@ class Cursor(Generic[T]):
         return len(self.items)
 
 
-def _ordering(
-    meta: EntityMetadata, order_by: Mapping[str, str]
-) -> list[tuple[PropertyMetadata, bool]]:
-    if not order_by:
+def _ordering(meta: EntityMetadata, order_by: Any) -> list[tuple[PropertyMetadata, bool]]:
+    if not isinstance(order_by, Mapping) or not order_by:
         raise ValidationError(
-            f"find_by_cursor({meta.class_name}) needs order_by, e.g. {{'created_at': 'desc'}}"
+            f"find_by_cursor({meta.class_name}) needs order_by as a non-empty dict of scalar "
+            f"properties and 'asc'/'desc', e.g. {{'created_at': 'desc'}}; got {order_by!r}"
         )
     ordering: list[tuple[PropertyMetadata, bool]] = []
     for name, direction in order_by.items():
+        if not isinstance(name, str):
+            raise ValidationError(
+                f"find_by_cursor: order_by keys are property names of {meta.class_name}, got "
+                f"{name!r}"
+            )
         prop = meta.properties.get(name)
         if prop is None or prop.relation is not None:
             raise ValidationError(
@@ -70,7 +76,9 @@ def _ordering(
                 f"(NULLs have no position in a keyset)"
             )
         if not isinstance(direction, str) or direction.lower() not in ("asc", "desc"):
-            raise ValidationError(f"find_by_cursor: order_by {name!r} must be 'asc' or 'desc'")
+            raise ValidationError(
+                f"find_by_cursor: order_by {name!r} must be 'asc' or 'desc', got {direction!r}"
+            )
         ordering.append((prop, direction.lower() == "desc"))
     named = {prop.name for prop, _ in ordering}
     for prop in meta.primary_keys:
@@ -184,11 +192,15 @@ async def find_by_cursor(
     include_count: bool,
 ) -> Cursor[Any]:
     ordering = _ordering(meta, order_by)
+    flag("include_count", include_count)
     if (first is None) == (last is None):
         raise ValidationError("find_by_cursor takes exactly one of first= or last=")
+    name = "first" if first is not None else "last"
     size = first if first is not None else last
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ValidationError(f"first/last must be a non-negative int, got {size!r}")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_INT:
+        raise ValidationError(
+            f"find_by_cursor: {name} must be an int from 0 to {MAX_INT} (2**63 - 1), got {size!r}"
+        )
     if (first is not None and before is not None) or (last is not None and after is not None):
         raise ValidationError("use first= with after=, and last= with before=")
     forward = first is not None
@@ -206,7 +218,9 @@ async def find_by_cursor(
     direction = {
         prop.name: "desc" if descending == forward else "asc" for prop, descending in ordering
     }
-    found = await em.find(meta.cls, combined, order_by=direction, limit=size + 1, populate=populate)
+    # One row more than the page tells whether another page follows (no table holds 2**63).
+    limit = min(size + 1, MAX_INT)
+    found = await em.find(meta.cls, combined, order_by=direction, limit=limit, populate=populate)
     more = len(found) > size
     items = found[:size]
     if not forward:

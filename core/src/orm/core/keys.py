@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import math
 import uuid
 from typing import Any
 
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, ScalarKind
+from orm.core.query.limits import check_finite, check_int, check_json, check_text
 from orm.core.state import STATE_KEY
 
 Key = tuple[Any, ...]
@@ -89,17 +91,36 @@ def coerce_scalar(
             raise ValidationError(
                 f"{where}: {value!r} is not a {enum_type.__name__}; use one of {allowed}"
             ) from None
+    if kind is ScalarKind.JSON:
+        check_json(value, where=where)
+        return value
+    if kind is ScalarKind.FLOAT and isinstance(value, decimal.Decimal):
+        # Drivers bind a float column's values as floats (SQLite cannot bind a Decimal).
+        check_finite(value, where=where)
+        if math.isinf(float(value)):
+            raise ValidationError(f"{where}: {value!r} is too large for a float property")
+        value = float(value)
     if kind is ScalarKind.INTEGER and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValidationError(f"{where}: expected an int, got {value!r}")
-    if kind is ScalarKind.STRING and not isinstance(value, str):
-        raise ValidationError(f"{where}: expected a str, got {value!r}")
+    if kind is ScalarKind.STRING:
+        if not isinstance(value, str):
+            raise ValidationError(f"{where}: expected a str, got {value!r}")
+        check_text(value, where=where)
     expected = _EXPECTED_TYPES.get(kind)
     if expected is not None and (
         not isinstance(value, expected[0])
         or (isinstance(value, bool) and kind is not ScalarKind.BOOLEAN)
     ):
         raise ValidationError(f"{where}: expected {expected[1]}, got {value!r}")
+    if kind in _NUMERIC and not isinstance(value, bool):
+        if isinstance(value, int):
+            check_int(value, where=where)
+        else:
+            check_finite(value, where=where)
     return value
+
+
+_NUMERIC = (ScalarKind.INTEGER, ScalarKind.FLOAT, ScalarKind.DECIMAL)
 
 
 # What a filter or key value of the other kinds must be (INTEGER, STRING, ENUM and JSON are

@@ -19,6 +19,7 @@ from orm.core.loading.loader import Loader
 from orm.core.loading.populate import PopulatePlan, StrategyName, parse_populate, parse_strategy
 from orm.core.query.ast import CountQuery, LoadStrategy, LockMode, SelectQuery
 from orm.core.query.filter import parse_fields, parse_filter, parse_order_by
+from orm.core.query.options import flag, lock_mode, page_bound
 from orm.core.state import STATE_KEY, meta_of
 from orm.core.transactions import TransactionScope
 
@@ -67,18 +68,20 @@ class ReadScope(TransactionScope):
         self._usable()
         meta = meta_of(entity)
         plan = self._plan(meta, populate, populate_where, populate_order_by, strategy)
+        nowait = flag("lock_nowait", lock_nowait)
+        skip_locked = flag("lock_skip_locked", lock_skip_locked)
         query = SelectQuery(
             meta,
             parse_filter(meta, where),
             order_by=parse_order_by(meta, order_by),
-            limit=_non_negative("limit", limit),
-            offset=_non_negative("offset", offset),
-            lock_mode=self._lock(lock_mode, lock_nowait, lock_skip_locked),
-            lock_nowait=lock_nowait,
-            lock_skip_locked=lock_skip_locked,
+            limit=page_bound("limit", limit),
+            offset=page_bound("offset", offset),
+            lock_mode=self._lock(lock_mode, nowait, skip_locked),
+            lock_nowait=nowait,
+            lock_skip_locked=skip_locked,
             fields=parse_fields(meta, fields, exclude),
         )
-        entities: list[T] = await self._loader.find(query, plan, refresh=_flag("refresh", refresh))
+        entities: list[T] = await self._loader.find(query, plan, refresh=flag("refresh", refresh))
         return entities
 
     def _plan(
@@ -121,7 +124,8 @@ class ReadScope(TransactionScope):
         )
         return iterator
 
-    def _lock(self, mode: LockMode | None, nowait: bool, skip_locked: bool) -> LockMode | None:
+    def _lock(self, requested: Any, nowait: bool, skip_locked: bool) -> LockMode | None:
+        mode = lock_mode(requested)
         if mode is None:
             if nowait or skip_locked:
                 raise ValidationError("lock_nowait/lock_skip_locked need a lock_mode")
@@ -193,6 +197,7 @@ class ReadScope(TransactionScope):
                 f"find_all() to read every row"
             )
         partial = fields is not None or exclude is not None
+        flag("refresh", refresh)
         plan = self._plan(meta, populate, populate_where, populate_order_by, strategy)
         if (
             not isinstance(where, (Mapping, list))
@@ -329,15 +334,3 @@ class ReadScope(TransactionScope):
             include_count=include_count,
         )
         return page
-
-
-def _flag(name: str, value: bool) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _non_negative(name: str, value: int | None) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
-    return value

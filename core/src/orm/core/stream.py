@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
 from orm.core.driver import Row
-from orm.core.errors import EntityStateError, ValidationError
+from orm.core.errors import EntityStateError
 from orm.core.keys import entity_key
 from orm.core.loading.populate import parse_populate
 from orm.core.query.ast import PopulateNode, SelectQuery
 from orm.core.query.filter import parse_filter, parse_order_by
 from orm.core.query.keyset import keyset_batches, stream_order
+from orm.core.query.options import positive_size
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 from orm.core.unit_of_work.snapshot import changed_properties
 
@@ -61,8 +62,7 @@ def open_stream(
     """Validate everything now (errors at the call, not at the first iteration)."""
     em._usable()
     meta = meta_of(entity)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValidationError(f"batch_size must be a positive int, got {batch_size!r}")
+    positive_size("batch_size", batch_size)
     tree = parse_populate(meta, populate)
     query = SelectQuery(
         meta,

@@ -11,6 +11,8 @@ from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata
 from orm.core.query.ast import Condition, LoadStrategy, OrderItem, PopulateNode
 from orm.core.query.filter import parse_filter, parse_order_by
+from orm.core.query.limits import check_hops
+from orm.core.query.options import name_list
 
 if TYPE_CHECKING:
     from orm.core.driver import Platform
@@ -71,13 +73,13 @@ def parse_populate(
     each ``author.books``; ``populate_order_by={"books.reviews": {"stars": "desc"}}`` orders
     each book's reviews.
     """
-    if isinstance(paths, str):
-        raise ValidationError(f"populate takes a list of paths, e.g. [{paths!r}], not a str")
     tree: dict[str, Any] = {}
     targets: dict[str, PropertyMetadata] = {}
-    for path in paths:
+    for path in name_list("populate", paths, what="paths", example="'books'"):
+        names = path.split(".")
+        check_hops(len(names), f"populate={path!r}", "a populate path")
         node, current, walked = tree, meta, []
-        for name in path.split("."):
+        for name in names:
             prop = current.properties.get(name)
             if prop is None or prop.target is None:
                 what = "no property" if prop is None else "a property that is not a relation"

@@ -14,6 +14,8 @@ from orm.core.errors import ValidationError
 from orm.core.keys import coerce_scalar, normalize_key
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, ScalarKind
 from orm.core.query.ast import And, Comparison, Condition, Not, Op, Or, OrderItem, RelationCondition
+from orm.core.query.limits import OUTERMOST, Nesting, check_hops, check_json, check_text
+from orm.core.query.options import name_list
 from orm.core.state import STATE_KEY
 
 _OPERATORS = {op.value: op for op in Op}
@@ -32,12 +34,18 @@ _ORDER_ALIASES = {
 }
 
 
-def parse_filter(meta: EntityMetadata, where: Any) -> Condition | None:
-    """Parse ``where`` (dict, primary key, list of keys, entity or None) for entity ``meta``."""
+def parse_filter(
+    meta: EntityMetadata, where: Any, *, nesting: Nesting = OUTERMOST
+) -> Condition | None:
+    """Parse ``where`` (dict, primary key, list of keys, entity or None) for entity ``meta``.
+
+    ``nesting`` is how deep ``where`` already sits in an enclosing filter (the query builder
+    parses the leaves of its own ``$and``/``$or`` tree here); see :mod:`orm.core.query.limits`.
+    """
     if where is None:
         return None
     if isinstance(where, Mapping):
-        return _parse_mapping(meta, where, meta.class_name)
+        return _parse_mapping(meta, where, meta.class_name, nesting)
     pk = _pk_prop(meta)
     if isinstance(where, list):
         keys = tuple(normalize_key(meta, item, where=f"{meta.class_name} key") for item in where)
@@ -99,7 +107,9 @@ def _key_condition(meta: EntityMetadata, op: Op, key: Any) -> Condition:
     return Or(tuple(alternatives))
 
 
-def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) -> Condition | None:
+def _parse_mapping(
+    meta: EntityMetadata, where: Mapping[str, Any], path: str, nesting: Nesting
+) -> Condition | None:
     items: list[Condition] = []
     for key, value in where.items():
         if not isinstance(key, str):
@@ -109,7 +119,12 @@ def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) ->
                 isinstance(v, Mapping) for v in value
             ):
                 raise ValidationError(f"{path}: {key} takes a list of filter dicts, got {value!r}")
-            parts = [c for c in (_parse_mapping(meta, v, path) for v in value) if c is not None]
+            inner_nesting = nesting.deeper(path)
+            parts = [
+                c
+                for c in (_parse_mapping(meta, v, path, inner_nesting) for v in value)
+                if c is not None
+            ]
             if parts:
                 items.append(And(tuple(parts)) if key == "$and" else Or(tuple(parts)))
             elif key == "$or":
@@ -117,7 +132,7 @@ def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) ->
         elif key == "$not":
             if not isinstance(value, Mapping):
                 raise ValidationError(f"{path}: $not takes a filter dict, got {value!r}")
-            inner = _parse_mapping(meta, value, path)
+            inner = _parse_mapping(meta, value, path, nesting.deeper(path))
             if inner is not None:
                 items.append(Not(inner))
         elif key.startswith("$"):
@@ -133,7 +148,7 @@ def _parse_mapping(meta: EntityMetadata, where: Mapping[str, Any], path: str) ->
                     f"{meta.class_name} has no property {key!r} (in filter {path}); known "
                     f"properties: {known}"
                 )
-            items.append(_parse_property(prop, value, f"{meta.class_name}.{key}"))
+            items.append(_parse_property(prop, value, f"{meta.class_name}.{key}", nesting))
     if not items:
         return None
     return items[0] if len(items) == 1 else And(tuple(items))
@@ -147,32 +162,34 @@ def _is_operator_dict(value: Any) -> bool:
     )
 
 
-def _parse_property(prop: PropertyMetadata, value: Any, where: str) -> Condition:
+def _parse_property(prop: PropertyMetadata, value: Any, where: str, nesting: Nesting) -> Condition:
     if prop.relation is not None:
-        return _parse_relation(prop, value, where)
+        return _parse_relation(prop, value, where, nesting)
     if _is_operator_dict(value):
-        return _combine([_operator(prop, op, v, where) for op, v in value.items()])
+        return _combine([_operator(prop, op, v, where, nesting) for op, v in value.items()])
     if isinstance(value, Mapping) and prop.kind is not ScalarKind.JSON:
         raise ValidationError(
             f"{where} is not a relation: a dict value must hold operators such as $eq or $in, "
             f"got {dict(value)!r}"
         )
     if isinstance(value, (list, tuple, set)) and prop.kind is not ScalarKind.JSON:
-        return _operator(prop, "$in", list(value), where)
-    return _operator(prop, "$eq", value, where)
+        return _operator(prop, "$in", list(value), where, nesting)
+    return _operator(prop, "$eq", value, where, nesting)
 
 
 def _combine(items: list[Condition]) -> Condition:
     return items[0] if len(items) == 1 else And(tuple(items))
 
 
-def _operator(prop: PropertyMetadata, name: str, value: Any, where: str) -> Condition:
+def _operator(
+    prop: PropertyMetadata, name: str, value: Any, where: str, nesting: Nesting
+) -> Condition:
     op = _OPERATORS.get(name)
     if op is None:
         if name == "$not":
             if not isinstance(value, Mapping):
                 raise ValidationError(f"{where}: $not takes a dict of operators, got {value!r}")
-            return Not(_parse_property(prop, value, where))
+            return Not(_parse_property(prop, value, where, nesting.deeper(where)))
         known = ", ".join(sorted(_OPERATORS))
         raise ValidationError(f"{where}: unknown operator {name!r}; use one of {known}, $not")
     kind = prop.kind
@@ -194,19 +211,21 @@ def _operator(prop: PropertyMetadata, name: str, value: Any, where: str) -> Cond
             raise ValidationError(f"{at} takes a str pattern, got {value!r}")
         if kind is not ScalarKind.STRING:
             raise ValidationError(f"{at} applies to str properties; {where} is {kind.value}")
+        check_text(value, where=at)
         return Comparison(prop, op, value)
     if op is Op.CONTAINS:
         if kind is not ScalarKind.JSON:
             raise ValidationError(
                 f"{at} applies to JSON (dict/list) properties; for text use $like '%...%'"
             )
+        check_json(value, where=at)
         return Comparison(prop, op, value)
     if kind is ScalarKind.JSON and op is not Op.EQ and op is not Op.NE:
         raise ValidationError(f"{at}: JSON properties support $eq, $ne, $contains, $exists")
     return Comparison(prop, op, coerce_scalar(kind, value, where=at, enum_type=prop.enum_type))
 
 
-def _parse_relation(prop: PropertyMetadata, value: Any, where: str) -> Condition:
+def _parse_relation(prop: PropertyMetadata, value: Any, where: str, nesting: Nesting) -> Condition:
     target = prop.target
     assert target is not None
     logical_only = isinstance(value, Mapping) and all(k in _LOGICAL_OPS for k in value)
@@ -215,7 +234,7 @@ def _parse_relation(prop: PropertyMetadata, value: Any, where: str) -> Condition
             raise ValidationError(
                 f"{where}: do not mix operators and property names in one dict ({dict(value)!r})"
             )
-        inner = _parse_mapping(target, value, where)
+        inner = _parse_mapping(target, value, where, nesting.hop(where))
         if inner is None:
             raise ValidationError(f"{where}: empty filter on a relation")
         return RelationCondition(prop, inner)
@@ -272,6 +291,8 @@ def _target_keys(target: EntityMetadata, value: Any, where: str) -> Condition:
         if set(value) - {"$in", "$eq"}:
             raise ValidationError(f"{where}: only $in and $eq apply to the keys of a collection")
         if "$in" in value:
+            if not isinstance(value["$in"], (list, tuple, set, frozenset)):
+                raise ValidationError(f"{where} $in takes a list of keys, got {value['$in']!r}")
             keys = [normalize_key(target, v, where=where) for v in value["$in"]]
             return key_condition(target, keys)
         value = value["$eq"]
@@ -297,6 +318,10 @@ def _order_items(
 ) -> list[OrderItem]:
     items: list[OrderItem] = []
     for name, direction in order_by.items():
+        if not isinstance(name, str):
+            raise ValidationError(
+                f"order_by for {meta.class_name}: keys are property names, got {name!r}"
+            )
         prop = meta.properties.get(name)
         where = ".".join([p.name for p in prefix] + [name])
         if prop is None:
@@ -309,16 +334,28 @@ def _order_items(
                     f"order_by: {prop.path} is not a to-one relation, so it cannot be ordered by "
                     f"its target's properties"
                 )
+            check_hops(len(prefix) + 1, f"order_by {where}", "an order")
             items.extend(_order_items(prop.target, direction, (*prefix, prop)))
             continue
         if prop.is_collection:
             raise ValidationError(f"order_by: cannot order by the collection {prop.path}")
-        key = direction.lower() if isinstance(direction, str) else direction
+        if isinstance(direction, str):
+            key: str | int = " ".join(direction.lower().split())
+        elif isinstance(direction, int) and not isinstance(direction, bool):
+            key = direction
+        else:
+            raise ValidationError(
+                f"order_by {where}: a direction is 'asc' or 'desc' (or 1/-1), optionally "
+                f"followed by ' nulls first'/' nulls last', or a dict for a to-one relation; "
+                f"got {direction!r}"
+            )
         nulls_first: bool | None = None
         if isinstance(key, str) and " nulls " in key:
             key, _, nulls = key.partition(" nulls ")
             if nulls not in ("first", "last"):
-                raise ValidationError(f"order_by {where}: use 'nulls first' or 'nulls last'")
+                raise ValidationError(
+                    f"order_by {where}: use 'nulls first' or 'nulls last', got {direction!r}"
+                )
             nulls_first = nulls == "first"
         if key not in _ORDER_ALIASES:
             raise ValidationError(
@@ -343,9 +380,10 @@ def parse_fields(
         return ()
     if fields is not None and exclude is not None:
         raise ValidationError(f"{meta.class_name}: pass fields= or exclude=, not both")
-    names = list(fields if fields is not None else exclude or ())
-    if isinstance(fields if fields is not None else exclude, str):
-        raise ValidationError(f"fields/exclude take a list of property names, e.g. [{names!r}]")
+    option = "fields" if fields is not None else "exclude"
+    names = name_list(
+        option, fields if fields is not None else exclude, what="property names", example="'title'"
+    )
     for name in names:
         prop = meta.properties.get(name)
         if prop is None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata
+from orm.core.query.limits import check_hops
+from orm.core.query.options import page_bound
 from orm.query_builder.qb.constructs import SubqueryColumn
 from orm.query_builder.qb.expressions import parse_expression, parse_item
 from orm.query_builder.qb.joins import JoinSpec, join_spec
@@ -214,27 +216,30 @@ class QueryClauses(Generic[T]):
                 f"order_by() takes dicts such as {{'b.title': 'asc'}}, got {order!r}"
             )
         for key, direction in order.items():
-            self._add_order(key, direction)
+            self._add_order(key, direction, 0)
         return self
 
-    def _add_order(self, key: Any, direction: Any) -> None:
+    def _add_order(self, key: Any, direction: Any, hops: int) -> None:
         if isinstance(direction, Mapping):
             if not isinstance(key, str):
                 raise ValidationError(f"order_by: nested orders need a relation name, got {key!r}")
+            check_hops(hops + 1, f"order_by {key!r}", "an order")
             for inner, inner_direction in direction.items():
                 if not isinstance(inner, str):
                     raise ValidationError(f"order_by: expected a property name, got {inner!r}")
-                self._add_order(f"{key}.{inner}", inner_direction)
+                self._add_order(f"{key}.{inner}", inner_direction, hops + 1)
             return
         _check_key(key, "order_by")
         self._order_by.append((key, *_direction(key, direction)))
 
     def limit(self, limit: int | None) -> Self:
-        self._limit = _non_negative("limit", limit)
+        """At most ``limit`` rows: None or an int from 0 to 2**63 - 1."""
+        self._limit = page_bound("limit", limit)
         return self
 
     def offset(self, offset: int | None) -> Self:
-        self._offset = _non_negative("offset", offset)
+        """Skip ``offset`` rows: None or an int from 0 to 2**63 - 1."""
+        self._offset = page_bound("offset", offset)
         return self
 
     # -- INSERT / UPDATE / DELETE / TRUNCATE -----------------------------------------------
@@ -306,7 +311,7 @@ def _condition(condition: Any, where: str) -> Any:
 
 
 def _direction(key: Any, direction: Any) -> tuple[bool, bool | None]:
-    if direction in (1, -1) and not isinstance(direction, bool):
+    if isinstance(direction, int) and not isinstance(direction, bool) and direction in (1, -1):
         return direction == -1, None
     if isinstance(direction, str):
         text = " ".join(direction.lower().split())
@@ -324,9 +329,3 @@ def _direction(key: Any, direction: Any) -> tuple[bool, bool | None]:
         f"order_by {key!r}: the direction is 'asc' or 'desc' (or 1/-1), optionally followed by "
         f"'nulls first'/'nulls last'; got {direction!r}"
     )
-
-
-def _non_negative(name: str, value: int | None) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
-    return value

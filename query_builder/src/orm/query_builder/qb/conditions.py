@@ -21,6 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orm.core.errors import ValidationError
 from orm.core.query.filter import is_expression, parse_filter
+from orm.core.query.limits import OUTERMOST, Nesting, check_finite, check_int
+from orm.query_builder.patterns import check_like_pattern
 from orm.query_builder.qb.constructs import Exists
 from orm.query_builder.qb.expressions import Aggregate, parse_expression
 from orm.query_builder.qb.raw import Raw, plain_to_db
@@ -30,18 +32,21 @@ _VALUE_OPS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$like"
 _SCALAR_TYPES = (str, int, float, decimal.Decimal, bytes, dt.date, dt.time, uuid.UUID, enum.Enum)
 
 Criterion = ColumnElement[bool] | None
+Leaf = Callable[[str, Any, Nesting], Criterion]
 
 
 def combine(
     node: Mapping[Any, Any],
-    leaf: Callable[[str, Any], Criterion],
+    leaf: Leaf,
     *,
     where: str,
     prefix: str,
+    nesting: Nesting = OUTERMOST,
 ) -> Criterion:
     """A filter dict's ``$and``/``$or``/``$not`` structure, every other key through ``leaf``;
     ``prefix`` qualifies the dicts in error messages (``"filter "`` for where, ``""`` for
-    having). None when nothing is left to filter on."""
+    having). None when nothing is left to filter on. ``nesting`` counts the levels towards
+    the filter depth limit (:mod:`orm.core.query.limits`), checked before each descent."""
     parts: list[ColumnElement[bool]] = []
     for key, value in node.items():
         if not isinstance(key, str):
@@ -51,9 +56,12 @@ def combine(
                 isinstance(v, Mapping) for v in value
             ):
                 raise ValidationError(f"{where}: {key} takes a list of {prefix}dicts")
+            deeper = nesting.deeper(where)
             inner = [
                 c
-                for c in (combine(v, leaf, where=where, prefix=prefix) for v in value)
+                for c in (
+                    combine(v, leaf, where=where, prefix=prefix, nesting=deeper) for v in value
+                )
                 if c is not None
             ]
             if inner:
@@ -63,11 +71,13 @@ def combine(
         elif key == "$not":
             if not isinstance(value, Mapping):
                 raise ValidationError(f"{where}: $not takes a {prefix}dict, got {value!r}")
-            inner_condition = combine(value, leaf, where=where, prefix=prefix)
+            inner_condition = combine(
+                value, leaf, where=where, prefix=prefix, nesting=nesting.deeper(where)
+            )
             if inner_condition is not None:
                 parts.append(sa.not_(inner_condition))
         else:
-            condition = leaf(key, value)
+            condition = leaf(key, value, nesting)
             if condition is not None:
                 parts.append(condition)
     if not parts:
@@ -96,19 +106,26 @@ class ConditionsBuild(BuildBase):
         return None if parsed is None else self.renderer.condition(scope, parsed)
 
     def filter_dict(
-        self, where_dict: Mapping[Any, Any], scope: QbScope, *, where: str
+        self,
+        where_dict: Mapping[Any, Any],
+        scope: QbScope,
+        *,
+        where: str,
+        nesting: Nesting = OUTERMOST,
     ) -> Criterion:
-        def leaf(key: str, value: Any) -> Criterion:
+        def leaf(key: str, value: Any, at: Nesting) -> Criterion:
             if key.startswith("$"):
                 raise ValidationError(
                     f"{where}: unknown operator {key!r} at the top of a filter; use $and, $or, "
                     f"$not, a property name, or '<alias>.<property>'"
                 )
-            return self._filter_key(key, value, scope, where=where)
+            return self._filter_key(key, value, scope, where=where, nesting=at)
 
-        return combine(where_dict, leaf, where=where, prefix="filter ")
+        return combine(where_dict, leaf, where=where, prefix="filter ", nesting=nesting)
 
-    def _filter_key(self, key: str, value: Any, scope: QbScope, *, where: str) -> Criterion:
+    def _filter_key(
+        self, key: str, value: Any, scope: QbScope, *, where: str, nesting: Nesting
+    ) -> Criterion:
         names = [part.strip() for part in key.split(".")]
         if names[0] in self.scopes:
             target = self.scopes[names[0]]
@@ -119,13 +136,13 @@ class ConditionsBuild(BuildBase):
                         f"{where}: {key!r} is an alias; give it a filter dict, e.g. "
                         f"{{{key!r}: {{'name': ...}}}}"
                     )
-                return self.filter_dict(value, target, where=where)
+                return self.filter_dict(value, target, where=where, nesting=nesting.deeper(where))
         else:
             target = scope
         nested: Any = value
         for name in reversed(names[1:]):
             nested = {name: nested}
-        parsed = parse_filter(target.meta, {names[0]: nested})
+        parsed = parse_filter(target.meta, {names[0]: nested}, nesting=nesting)
         return None if parsed is None else self.renderer.condition(target, parsed)
 
     def where_clause(self) -> Criterion:
@@ -160,11 +177,11 @@ class ConditionsBuild(BuildBase):
         return self.condition(node, self.root, where=where)
 
     def _having_dict(self, node: Mapping[Any, Any], where: str) -> Criterion:
-        def leaf(key: str, value: Any) -> Criterion:
+        def leaf(key: str, value: Any, at: Nesting) -> Criterion:
             expression = self._aggregate_key(key, where)
             if expression is None:
-                return self.filter_dict({key: value}, self.root, where=where)
-            return self.compare(expression, value, where=f"{where} {key!r}")
+                return self.filter_dict({key: value}, self.root, where=where, nesting=at)
+            return self.compare(expression, value, where=f"{where} {key!r}", nesting=at)
 
         return combine(node, leaf, where=where, prefix="")
 
@@ -182,7 +199,14 @@ class ConditionsBuild(BuildBase):
             return self.aggregate(parsed, where=where)[0]
         return None
 
-    def compare(self, left: ColumnElement[Any], value: Any, *, where: str) -> ColumnElement[bool]:
+    def compare(
+        self,
+        left: ColumnElement[Any],
+        value: Any,
+        *,
+        where: str,
+        nesting: Nesting = OUTERMOST,
+    ) -> ColumnElement[bool]:
         """``left <op> value`` for an expression that is not a property (an aggregate)."""
         if isinstance(value, Mapping):
             if not value or not all(isinstance(k, str) and k.startswith("$") for k in value):
@@ -193,7 +217,8 @@ class ConditionsBuild(BuildBase):
         parts: list[ColumnElement[bool]] = []
         for name, operand in operators.items():
             if name == "$not":
-                parts.append(sa.not_(self.compare(left, operand, where=where)))
+                inner = self.compare(left, operand, where=where, nesting=nesting.deeper(where))
+                parts.append(sa.not_(inner))
                 continue
             if name not in _VALUE_OPS:
                 raise ValidationError(
@@ -228,7 +253,8 @@ class ConditionsBuild(BuildBase):
         if name == "$like":
             if not isinstance(operand, str):
                 raise ValidationError(f"{where} takes a str pattern")
-            return left.like(right)
+            check_like_pattern(operand, where=where)
+            return self.renderer.like(left, operand)  # \ escapes, as in filters
         operations: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
             "$eq": lambda a, b: a == b,
             "$ne": lambda a, b: sa.or_(a != b, a.is_(None)),
@@ -244,6 +270,9 @@ class ConditionsBuild(BuildBase):
         if is_expression(operand):
             right = operand.__orm_expression__(self.renderer)
             return right.scalar_subquery() if isinstance(right, sa.Select) else right
+        if isinstance(operand, int) and not isinstance(operand, bool):
+            check_int(operand, where=where)
+        check_finite(operand, where=where)
         if operand is None or isinstance(operand, _SCALAR_TYPES):
             return sa.bindparam(None, plain_to_db(self.renderer.values, operand))
         raise ValidationError(
