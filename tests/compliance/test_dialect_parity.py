@@ -98,6 +98,14 @@ CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({"meta": {"$contains": {"x": {}}}}, ["émile"]),
     ({"meta": {"$contains": {"list": [{"a": 1}]}}}, ["äRGER"]),
     ({"meta": {"$contains": {"y": 1}}}, []),
+    # A scalar or an object at a key does not match an array there (MySQL's JSON_CONTAINS
+    # alone would say it does).
+    ({"meta": {"$contains": {"b": 1}}}, []),
+    ({"meta": {"$contains": {"list": {"a": 1}}}}, []),
+    (
+        {"$not": {"meta": {"$contains": {"b": 1}}}},
+        ["Émile", "émile", "a\\b", "a%b", "ÄRGER", "äRGER"],
+    ),
     ({"items": {"$contains": 1}}, ["Émile", "a\\b"]),
     ({"items": {"$contains": [1, 2]}}, ["Émile", "a\\b"]),
     ({"items": {"$contains": {"k": "v"}}}, ["Émile"]),

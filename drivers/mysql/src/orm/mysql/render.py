@@ -24,7 +24,7 @@ from orm.mysql.server import ServerInfo
 from orm.query_builder import SqlRenderer, ValueConverter
 
 if TYPE_CHECKING:
-    from orm.query_builder.render import _Scope
+    from orm.query_builder.render import Scope
 
 Key = tuple[Any, ...]
 
@@ -33,6 +33,28 @@ ORDINAL = "orm_ordinal"
 
 def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _same_kind_at_keys(
+    expr: ColumnElement[Any], candidate: dict[str, Any], path: str
+) -> list[ColumnElement[bool]]:
+    """Conditions that the stored value at each key of ``candidate`` that holds an object or a
+    scalar is not an array (an object must be an object), recursively through objects. The
+    paths are bound parameters."""
+    conditions: list[ColumnElement[bool]] = []
+    for key, wanted in candidate.items():
+        key_path = f"{path}.{json.dumps(key, ensure_ascii=False)}"
+        if isinstance(wanted, list):
+            continue  # array in array: JSON_CONTAINS and @> agree
+        # NULL where the key is missing: JSON_CONTAINS is false there anyway, and a NULL
+        # column stays NULL (unknown) under $not, as without these conditions.
+        stored_kind = sa.func.json_type(sa.func.json_extract(expr, sa.bindparam(None, key_path)))
+        if isinstance(wanted, dict):
+            conditions.append(stored_kind == "OBJECT")
+            conditions.extend(_same_kind_at_keys(expr, wanted, key_path))
+        else:
+            conditions.append(stored_kind != "ARRAY")
+    return conditions
 
 
 class MySqlRenderer(SqlRenderer):
@@ -69,7 +91,7 @@ class MySqlRenderer(SqlRenderer):
 
     # -- operators -------------------------------------------------------------------------
 
-    def comparison(self, scope: _Scope, node: Comparison) -> ColumnElement[bool]:
+    def comparison(self, scope: Scope, node: Comparison) -> ColumnElement[bool]:
         prop, op, value = node.prop, node.op, node.value
         # Query-builder expressions (subqueries, column references) are the base's to render.
         expression = hasattr(type(value), "__orm_expression__")
@@ -98,7 +120,19 @@ class MySqlRenderer(SqlRenderer):
         # stored object has those keys with those values (JSON_CONTAINS semantics). A scalar
         # goes in a list, as on PostgreSQL: a stored scalar 1 does not "contain" 1.
         wanted = value if isinstance(value, (dict, list)) else [value]
-        return sa.func.json_contains(expr, sa.bindparam(None, _json_text(wanted))) == 1
+        contains: ColumnElement[bool] = (
+            sa.func.json_contains(expr, sa.bindparam(None, _json_text(wanted))) == 1
+        )
+        if not isinstance(value, dict):
+            return contains
+        # JSON_CONTAINS also lets an array at a nested key contain a scalar or an object
+        # ({"tags": "x"} in {"tags": ["x"]}); PostgreSQL's @> and SQLite do not, so the stored
+        # value at each such key must have the candidate's kind.
+        # (An object in a stored array: each element is compared as a whole, as on PostgreSQL.)
+        guards = _same_kind_at_keys(expr, value, "$")
+        if not guards:
+            return contains
+        return sa.and_(contains, sa.or_(sa.func.json_type(expr) == "ARRAY", sa.and_(*guards)))
 
     def json_equals(
         self, expr: ColumnElement[Any], column: ColumnInfo, value: Any
