@@ -105,7 +105,7 @@ async def measure(name: str, url: str) -> None:
             async for _ in em.stream(Person, batch_size=BATCH_SIZE):
                 count += 1
                 if count % 100 == 0:
-                    largest_map = max(largest_map, len(em._uow.identity_map))
+                    largest_map = max(largest_map, len(em.unit_of_work.identity_map))
                 if count % 20_000 == 0:
                     samples.append((count, tracemalloc.get_traced_memory()[0]))
             assert count == ROWS, count

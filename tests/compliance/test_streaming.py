@@ -160,7 +160,7 @@ async def test_untouched_entities_are_evicted_changed_ones_are_flushed(
     largest_map = 0
     async for author in em.stream(Author, batch_size=batch_size):
         yielded.append(author)
-        largest_map = max(largest_map, len(em._uow.identity_map))
+        largest_map = max(largest_map, len(em.unit_of_work.identity_map))
         if author.id % 7 == 0:
             author.age = 99
             changed.add(author.id)
@@ -228,7 +228,7 @@ async def test_inside_a_transaction_the_loop_body_can_query_and_flush(make_orm: 
         async for author in em.stream(Author, {"age": {"$ne": 99}}, batch_size=7):
             count += 1
             author.age = 99
-            largest_map = max(largest_map, len(em._uow.identity_map))
+            largest_map = max(largest_map, len(em.unit_of_work.identity_map))
             if count % 5 == 0:
                 await em.flush()  # on the transaction's connection, between batches
                 assert await em.count(Author, {"age": 99}) == count
@@ -488,7 +488,7 @@ async def test_memory_stays_flat(
         async for _ in fork.stream(Author, batch_size=batch_size):
             count += 1
             if count % 100 == 0:
-                largest_map = max(largest_map, len(fork._uow.identity_map))
+                largest_map = max(largest_map, len(fork.unit_of_work.identity_map))
         assert count == ROWS
 
     async def find() -> None:

@@ -86,7 +86,7 @@ discover(ENTITIES, NamingStrategy())
 
 def _uow() -> UnitOfWork:
     """A Unit of Work for hydration only: the Hydrator never touches the EntityManager."""
-    return UnitOfWork(em=None)  # type: ignore[arg-type]
+    return UnitOfWork(em=None, connections=None, dataloader=False)  # type: ignore[arg-type]
 
 
 def _author_row(key: int = 1) -> dict[str, Any]:

@@ -69,7 +69,7 @@ async def test_untouched_entities_are_detached_at_the_next_batch() -> None:
         seen.append(author)
         if author.id == 2:
             author.name = "changed"
-        assert len(em._uow.identity_map) <= 2 * 3 + 2  # a batch of authors and their books
+        assert len(em.unit_of_work.identity_map) <= 2 * 3 + 2  # a batch of authors and their books
     assert [em.is_managed(a) for a in seen] == [
         False, True, False, False, False, False, True, True, True,
     ]  # fmt: skip

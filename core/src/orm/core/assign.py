@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from orm.core.collection import Collection
 from orm.core.errors import ValidationError
 from orm.core.keys import normalize_key
-from orm.core.metadata.entity import FIELDS_KEY, _apply_defaults, _defaults_plan
+from orm.core.metadata.entity import FIELDS_KEY, apply_defaults, defaults_plan
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata
 from orm.core.query.filter import is_entity
 from orm.core.state import meta_of
@@ -22,7 +22,7 @@ def new_instance(meta: EntityMetadata) -> Any:
     cls = meta.cls
     entity = object.__new__(cls)
     options = cls.__dict__["__orm_options__"]
-    _apply_defaults(entity, _defaults_plan(cls.__dict__[FIELDS_KEY], options["annotations"]))
+    apply_defaults(entity, defaults_plan(cls.__dict__[FIELDS_KEY], options["annotations"]))
     return entity
 
 

@@ -10,7 +10,7 @@ from orm.core.metadata.model import RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 
 if TYPE_CHECKING:
-    from orm.core.entity_manager import EntityManager
+    from orm.core.loading.loader import Loader
     from orm.core.metadata.model import PropertyMetadata
 
 T = TypeVar("T")
@@ -59,6 +59,12 @@ class Collection(Generic[T]):
         """True when ``populate_where`` loaded only some of the items: ``set()`` and
         ``remove_all()`` then refuse, and ``load()`` reads every item again."""
         return self._view is not None and self._view[0] is not None
+
+    @property
+    def view(self) -> Any:
+        """How the items were loaded: None for every item in the relation's order, else the
+        (filter, order) signature of ``populate_where``/``populate_order_by``."""
+        return self._view
 
     @property
     def is_dirty(self) -> bool:
@@ -114,7 +120,7 @@ class Collection(Generic[T]):
             if prop.relation is RelationKind.ONE_TO_MANY:
                 assert prop.mapped_by is not None
                 if item.__dict__.get(prop.mapped_by) is self._owner:
-                    self._link(item)
+                    self.link_inverse(item)
                 else:
                     # The ManyToOne descriptor links the item to this collection.
                     setattr(item, prop.mapped_by, self._owner)
@@ -138,7 +144,7 @@ class Collection(Generic[T]):
                     # The ManyToOne descriptor unlinks the item from this collection.
                     setattr(item, prop.mapped_by, None)
                 else:
-                    self._unlink(item)
+                    self.unlink_inverse(item)
             else:
                 self._detach_item(item)
                 self._many_to_many_change(prop, item, added=False)
@@ -176,16 +182,14 @@ class Collection(Generic[T]):
         A collection that ``populate_where`` filtered is read again, whole."""
         if self._items is not None and not refresh and self._view is None:
             return list(self._items)
-        em = self._entity_manager("load()")
-        await em._loader.load_collection(self, refresh=refresh)
+        await self._loader("load()").load_collection(self, refresh=refresh)
         return list(self._loaded_items("be loaded"))
 
     async def load_count(self) -> int:
         """The number of items, counted in the database unless the collection is loaded."""
         if self._items is not None and not self.is_filtered:
             return len(self._items)
-        em = self._entity_manager("load_count()")
-        return await em._loader.count_collection(self)
+        return await self._loader("load_count()").count_collection(self)
 
     async def matching(
         self,
@@ -196,8 +200,7 @@ class Collection(Generic[T]):
         offset: int | None = None,
     ) -> list[T]:
         """Query this collection's items with a filter, without loading the whole collection."""
-        em = self._entity_manager("matching()")
-        result: list[T] = await em._loader.matching(
+        result: list[T] = await self._loader("matching()").matching(
             self, where=where, order_by=order_by, limit=limit, offset=offset
         )
         return result
@@ -243,6 +246,34 @@ class Collection(Generic[T]):
         self._detach_item(item)
         self._added[:] = [i for i in self._added if i is not item]
 
+    def discard(self, item: T) -> None:
+        """Take ``item`` out of the loaded items, recording nothing (the other side of a
+        ManyToMany changed: the owning side records the pivot row)."""
+        self._detach_item(item)
+
+    def record_pivot_change(self, item: T, *, added: bool) -> None:
+        """On the owning side of a ManyToMany: the pivot row to ``item`` is to be inserted
+        (``added``) or deleted by the next flush; an opposite pending change cancels out."""
+        if added:
+            self._record(self._added, self._removed, item)
+        else:
+            self._record(self._removed, self._added, item)
+        self._touch()
+
+    def link_inverse(self, item: T) -> None:
+        """The inverse ManyToOne of ``item`` now points at our owner (called by its
+        descriptor): the item joins the loaded items and the change is recorded."""
+        self._attach_item(item)
+        self._record(self._added, self._removed, item)
+        self._touch()
+
+    def unlink_inverse(self, item: T) -> None:
+        """The inverse ManyToOne of ``item`` no longer points at our owner (called by its
+        descriptor): the item leaves the loaded items and the change is recorded."""
+        self._detach_item(item)
+        self._record(self._removed, self._added, item)
+        self._touch()
+
     def mark_flushed(self) -> None:
         """The pending changes were written: forget them."""
         self._added.clear()
@@ -269,14 +300,14 @@ class Collection(Generic[T]):
 
     # -- internals used by descriptors, the loader and the unit of work ----------------------
 
-    def _entity_manager(self, action: str) -> EntityManager:
+    def _loader(self, action: str) -> Loader:
         state: EntityState | None = self._owner.__dict__.get(STATE_KEY)
         if state is None or state.uow is None or state.status is Status.NEW:
             raise EntityStateError(
                 f"{type(self._owner).__name__}.{self._name}.{action} needs an owner managed by an "
                 f"EntityManager; persist and flush the {type(self._owner).__name__} first"
             )
-        return state.uow.em
+        return state.uow.loader
 
     def _check_item(self, prop: PropertyMetadata, item: object) -> None:
         assert prop.target is not None
@@ -292,18 +323,13 @@ class Collection(Generic[T]):
         else:
             assert inverse is not None
             owning, other = getattr(item, inverse.name), self._owner
-        if added:
-            owning._record(owning._added, owning._removed, other)
-        else:
-            owning._record(owning._removed, owning._added, other)
-        if owning is not self:
-            owning._touch()
+        owning.record_pivot_change(other, added=added)
         if inverse is not None:
             mirror = getattr(item, inverse.name)
             if added:
-                mirror._attach_item(self._owner)
+                mirror.include(self._owner)
             else:
-                mirror._detach_item(self._owner)
+                mirror.discard(self._owner)
 
     @staticmethod
     def _record(into: list[Any], undo: list[Any], item: Any) -> None:
@@ -323,18 +349,6 @@ class Collection(Generic[T]):
         if self._items is not None and id(item) in self._ids:
             self._ids.discard(id(item))
             self._items[:] = [i for i in self._items if i is not item]
-
-    def _link(self, item: T) -> None:
-        """The inverse ManyToOne now points at our owner (called by its descriptor)."""
-        self._attach_item(item)
-        self._record(self._added, self._removed, item)
-        self._touch()
-
-    def _unlink(self, item: T) -> None:
-        """The inverse ManyToOne no longer points at our owner (called by its descriptor)."""
-        self._detach_item(item)
-        self._record(self._removed, self._added, item)
-        self._touch()
 
     def _touch(self) -> None:
         state = self._owner.__dict__.get(STATE_KEY)

@@ -10,14 +10,13 @@ from orm.core import upsert as _upsert
 from orm.core.driver import Connection, ExecuteResult
 from orm.core.errors import EntityStateError, NotFoundError, ValidationError
 from orm.core.keys import normalize_key
-from orm.core.loading.loader import Loader
 from orm.core.loading.populate import parse_populate
 from orm.core.query.ast import SelectQuery
 from orm.core.query.filter import is_entity, parse_filter
 from orm.core.reads import ReadScope
 from orm.core.repository import EntityRepository
 from orm.core.state import Status, meta_of, state_of
-from orm.core.transactions import _Transaction
+from orm.core.transactions import Connections, Transaction
 from orm.core.unit_of_work.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -36,9 +35,10 @@ class EntityManager(ReadScope):
     def __init__(self, orm: ORM, *, is_global: bool = False) -> None:
         self.orm = orm
         self._global = is_global
-        self._uow = UnitOfWork(self)
-        self._loader = Loader(self, dataloader=orm.config.dataloader)
-        self._tx: _Transaction | None = None
+        # The collaborators, each handed what it needs so calls point down: the connection
+        # router, and the Unit of Work (identity map, hydrator, loader, flush).
+        self.connections = Connections(orm, self._usable)
+        self.unit_of_work = UnitOfWork(self, self.connections, dataloader=orm.config.dataloader)
 
     def fork(self) -> EntityManager:
         """A new, empty EntityManager on the same ORM: one per request or unit of work."""
@@ -51,7 +51,7 @@ class EntityManager(ReadScope):
         use savepoints on it and never commit; the owner commits or rolls back.
         """
         em = EntityManager(self.orm)
-        em._tx = _Transaction(connection)
+        em.connections.current = Transaction(connection)
         return em
 
     def _usable(self) -> None:
@@ -69,7 +69,7 @@ class EntityManager(ReadScope):
         self._usable()
         meta = meta_of(entity)
         normalized = normalize_key(meta, key, where=f"get_reference({meta.class_name})")
-        reference: T = self._uow.hydrator.reference(meta, normalized)
+        reference: T = self.unit_of_work.hydrator.reference(meta, normalized)
         return reference
 
     async def populate(self, entities: T | Sequence[T], paths: Sequence[str]) -> None:
@@ -80,7 +80,7 @@ class EntityManager(ReadScope):
             return
         for item in items:
             self._check_managed(item, "populate")
-        await self._loader.populate(items, parse_populate(meta_of(items[0]), paths))
+        await self.unit_of_work.loader.populate(items, parse_populate(meta_of(items[0]), paths))
 
     async def refresh(self, entity: T) -> T:
         """Re-read the entity's row, dropping its unflushed changes; NotFoundError if gone."""
@@ -89,19 +89,19 @@ class EntityManager(ReadScope):
         meta = meta_of(entity)
         key = normalize_key(meta, entity, where=f"refresh({meta.class_name})")
         query = SelectQuery(meta, parse_filter(meta, key))
-        rows = await self._read(lambda connection: connection.find(query))
+        rows = await self.connections.read(lambda connection: connection.find(query))
         if not rows:
             raise NotFoundError(
                 f"{meta.class_name} {key!r} no longer exists in the database",
                 entity=meta.class_name,
             )
-        self._uow.hydrator.refresh(entity, meta, rows[0])
-        self._uow.touched.pop(id(entity), None)
+        self.unit_of_work.hydrator.refresh(entity, meta, rows[0])
+        self.unit_of_work.touched.pop(id(entity), None)
         return entity
 
     def _check_managed(self, entity: Any, action: str) -> None:
         state = state_of(entity)
-        if state.uow is not self._uow or state.status is not Status.MANAGED:
+        if state.uow is not self.unit_of_work or state.status is not Status.MANAGED:
             raise EntityStateError(
                 f"cannot {action} this {type(entity).__name__}: it is not managed by this "
                 f"EntityManager ({state.status.value}); load it in this fork first"
@@ -125,13 +125,13 @@ class EntityManager(ReadScope):
         """Mark new entities to be inserted by the next flush (cascades along relations)."""
         self._usable()
         for item in _many(entity):
-            self._uow.persist(item)
+            self.unit_of_work.persist(item)
 
     def remove(self, entity: object | Sequence[object]) -> None:
         """Mark entities to be deleted by the next flush (cascades along relations)."""
         self._usable()
         for item in _many(entity):
-            self._uow.remove(item)
+            self.unit_of_work.remove(item)
 
     async def upsert(
         self,
@@ -165,11 +165,11 @@ class EntityManager(ReadScope):
     async def flush(self) -> None:
         """Write every change in one transaction; with nothing changed, send nothing."""
         self._usable()
-        await self._uow.flush()
+        await self.unit_of_work.flush()
 
     def clear(self) -> None:
         """Forget every managed entity (they become detached) and every pending change."""
-        self._uow.clear()
+        self.unit_of_work.clear()
 
     # -- misc ------------------------------------------------------------------------------
 
@@ -192,11 +192,11 @@ class EntityManager(ReadScope):
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> ExecuteResult:
         """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
-        return await self._read(lambda connection: connection.execute(sql, params))
+        return await self.connections.read(lambda connection: connection.execute(sql, params))
 
     def is_managed(self, entity: object) -> bool:
         state = state_of(entity)
-        return state.uow is self._uow and state.status is Status.MANAGED
+        return state.uow is self.unit_of_work and state.status is Status.MANAGED
 
     def __contains__(self, entity: object) -> bool:
         return is_entity(entity) and self.is_managed(entity)

@@ -15,7 +15,6 @@ from orm.core import stream as _stream
 from orm.core.cursor import Cursor
 from orm.core.errors import NotFoundError, ValidationError
 from orm.core.keys import normalize_key
-from orm.core.loading.loader import Loader
 from orm.core.loading.populate import PopulatePlan, StrategyName, parse_populate, parse_strategy
 from orm.core.query.ast import CountQuery, LoadStrategy, LockMode, SelectQuery
 from orm.core.query.filter import parse_fields, parse_filter, parse_order_by
@@ -28,8 +27,6 @@ T = TypeVar("T")
 
 class ReadScope(TransactionScope):
     """The reading half of :class:`~orm.core.entity_manager.EntityManager`."""
-
-    _loader: Loader
 
     async def find(
         self,
@@ -81,7 +78,9 @@ class ReadScope(TransactionScope):
             lock_skip_locked=skip_locked,
             fields=parse_fields(meta, fields, exclude),
         )
-        entities: list[T] = await self._loader.find(query, plan, refresh=flag("refresh", refresh))
+        entities: list[T] = await self.unit_of_work.loader.find(
+            query, plan, refresh=flag("refresh", refresh)
+        )
         return entities
 
     def _plan(
@@ -119,6 +118,7 @@ class ReadScope(TransactionScope):
         contextlib.aclosing(em.stream(...)) as authors:`` does so at once. docs/querying.md
         (Streaming) gives the exact rules.
         """
+        self._usable()
         iterator: AsyncGenerator[T, None] = _stream.open_stream(
             self, entity, where, order_by=order_by, batch_size=batch_size, populate=populate
         )
@@ -130,7 +130,7 @@ class ReadScope(TransactionScope):
             if nowait or skip_locked:
                 raise ValidationError("lock_nowait/lock_skip_locked need a lock_mode")
             return None
-        if self._tx is None:
+        if self.connections.current is None:
             raise ValidationError(
                 f"lock_mode={mode.name} needs a transaction: run the query inside "
                 f"`async with em.transaction():`"
@@ -208,11 +208,11 @@ class ReadScope(TransactionScope):
             and (not plan.nodes or plan.strategy is LoadStrategy.SELECT_IN)
         ):
             key = normalize_key(meta, where, where=f"find_one({meta.class_name})")
-            found = self._uow.identity_map.get(meta.cls, key)
+            found = self.unit_of_work.identity_map.get(meta.cls, key)
             if found is None or not found.__dict__[STATE_KEY].initialized:
-                found = await self._loader.find_by_key(meta, key)
+                found = await self.unit_of_work.loader.find_by_key(meta, key)
             if found is not None:
-                await self._loader.populate([found], plan.nodes)
+                await self.unit_of_work.loader.populate([found], plan.nodes)
             return found  # type: ignore[no-any-return]
         results = await self.find(
             entity,
@@ -274,7 +274,7 @@ class ReadScope(TransactionScope):
         self._usable()
         meta = meta_of(entity)
         query = CountQuery(meta, parse_filter(meta, where))
-        result = await self._read(lambda connection: connection.count(query))
+        result = await self.connections.read(lambda connection: connection.count(query))
         assert isinstance(result, int)
         return result
 

@@ -46,7 +46,7 @@ from orm.core.unit_of_work.snapshot import changed_properties
 
 if TYPE_CHECKING:
     from orm.core.reads import ReadScope
-    from orm.core.transactions import _Transaction
+    from orm.core.transactions import Connections, Transaction
     from orm.core.unit_of_work.uow import UnitOfWork
 
 
@@ -59,8 +59,8 @@ def open_stream(
     batch_size: int,
     populate: Sequence[str],
 ) -> AsyncGenerator[Any, None]:
-    """Validate everything now (errors at the call, not at the first iteration)."""
-    em._usable()
+    """Validate everything now (errors at the call, not at the first iteration); the caller
+    has checked that ``em`` may load entities."""
     meta = meta_of(entity)
     positive_size("batch_size", batch_size)
     tree = parse_populate(meta, populate)
@@ -75,13 +75,14 @@ def open_stream(
 async def _entities(
     em: ReadScope, query: SelectQuery, batch_size: int, tree: tuple[PopulateNode, ...]
 ) -> AsyncGenerator[Any, None]:
-    uow = em._uow
+    uow = em.unit_of_work
+    connections = em.connections
     meta = query.entity
     hydrate = uow.hydrator.hydrate
     # Entities this stream brought into the fork that are still managed: the current batch's,
     # and changed ones of earlier batches.
     held: list[Any] = []
-    tx = em._tx
+    tx = connections.current
     async with aclosing(_row_batches(em, query, batch_size)) as batches:
         async for rows in batches:
             if not rows:
@@ -91,10 +92,10 @@ async def _entities(
                 entities = [hydrate(meta, row) for row in rows]
                 uow.register_managed(entities[0])
                 if tree:
-                    await em._loader.populate(entities, tree)
+                    await uow.loader.populate(entities, tree)
             held.extend(loaded)
             for entity in entities:
-                if tx is not None and em._tx is not tx:
+                if tx is not None and connections.current is not tx:
                     raise _transaction_ended()
                 yield entity
 
@@ -117,9 +118,9 @@ def holds_cursor(em: ReadScope) -> bool:
 async def _row_batches(
     em: ReadScope, query: SelectQuery, batch_size: int
 ) -> AsyncGenerator[list[Row], None]:
-    tx = em._tx
+    tx = em.connections.current
     if tx is not None:
-        async with aclosing(_on_transaction(em, tx, query, batch_size)) as batches:
+        async with aclosing(_on_transaction(em.connections, tx, query, batch_size)) as batches:
             async for rows in batches:
                 yield rows
         return
@@ -134,7 +135,7 @@ async def _row_batches(
         return
 
     async def fetch(batch: SelectQuery) -> list[Row]:
-        return await em._read(lambda connection: connection.find(batch))
+        return await em.connections.read(lambda connection: connection.find(batch))
 
     async with aclosing(keyset_batches(fetch, query, batch_size)) as batches:
         async for rows in batches:
@@ -142,14 +143,14 @@ async def _row_batches(
 
 
 async def _on_transaction(
-    em: ReadScope, tx: _Transaction, query: SelectQuery, batch_size: int
+    connections: Connections, tx: Transaction, query: SelectQuery, batch_size: int
 ) -> AsyncGenerator[list[Row], None]:
     """Batches on the transaction's connection, holding its lock only while fetching."""
     cursor = tx.connection.stream(query, batch_size)
     tx.streams.append(cursor)
     try:
         while True:
-            if em._tx is not tx:
+            if connections.current is not tx:
                 raise _transaction_ended()
             async with tx.lock:
                 try:
@@ -170,7 +171,7 @@ def _transaction_ended() -> EntityStateError:
     )
 
 
-def _forget(tx: _Transaction, cursor: AsyncIterator[list[Row]]) -> bool:
+def _forget(tx: Transaction, cursor: AsyncIterator[list[Row]]) -> bool:
     """Unregister ``cursor``; False if the transaction's end already closed it."""
     kept = [c for c in tx.streams if c is not cursor]
     found = len(kept) != len(tx.streams)
@@ -178,7 +179,7 @@ def _forget(tx: _Transaction, cursor: AsyncIterator[list[Row]]) -> bool:
     return found
 
 
-async def close_streams(tx: _Transaction) -> None:
+async def close_streams(tx: Transaction) -> None:
     """Before a transaction ends: close the cursors of streams still open on its connection
     (a stream broken out of without ``aclosing`` is only closed when garbage-collected)."""
     cursors, tx.streams[:] = list(tx.streams), []

@@ -23,35 +23,49 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-class _Transaction:
+class Transaction:
+    """The transaction ``em.transaction()`` (or ``em.fork_on``) holds open on one connection.
+
+    ``lock`` serializes the fork's statements on it, ``depth`` counts nested blocks (each a
+    savepoint), ``streams`` are the cursors of ``em.stream()`` iterations open on it (closed
+    before the transaction ends).
+    """
+
     __slots__ = ("connection", "depth", "lock", "streams")
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.lock = asyncio.Lock()
         self.depth = 0
-        # Cursors of em.stream() iterations open on this connection (closed before it ends).
         self.streams: list[AsyncIterator[list[Row]]] = []
 
 
-class TransactionScope:
-    """The transaction half of :class:`~orm.core.entity_manager.EntityManager`."""
+class Connections:
+    """Which connection the statements of one EntityManager fork run on.
 
-    orm: ORM
-    _uow: UnitOfWork
-    _tx: _Transaction | None
+    Handed at construction to the fork's Unit of Work, Loader and query builders, so they
+    reach the database without calling back into the EntityManager:
 
-    def _usable(self) -> None:
-        raise NotImplementedError
+    * ``current``: the :class:`Transaction` open on the fork, or None;
+    * ``read(operation)``: run one read on the transaction's connection, else a pooled one;
+    * ``write_scope(on_commit)``: a connection in a transaction for a flush or an upsert (a
+      savepoint inside an open transaction), committed when the block ends.
 
-    async def flush(self) -> None:
-        raise NotImplementedError
+    ``check_usable`` is called before every read (the global ``orm.em`` refuses to work).
+    """
 
-    # -- connections -----------------------------------------------------------------------
+    __slots__ = ("_check_usable", "current", "orm")
 
-    async def _read(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
-        self._usable()
-        tx = self._tx
+    def __init__(self, orm: ORM, check_usable: Callable[[], None]) -> None:
+        self.orm = orm
+        self.current: Transaction | None = None
+        self._check_usable = check_usable
+
+    async def read(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
+        """Run ``operation`` on the open transaction's connection (under its lock), else on
+        a connection acquired from the pool for it."""
+        self._check_usable()
+        tx = self.current
         if tx is not None:
             async with tx.lock:
                 return await operation(tx.connection)
@@ -59,7 +73,7 @@ class TransactionScope:
             return await operation(connection)
 
     @asynccontextmanager
-    async def _write_scope(
+    async def write_scope(
         self, on_commit: Callable[[], None] | None = None
     ) -> AsyncIterator[Connection]:
         """A connection in a transaction for a flush: the surrounding one (savepoint) or new.
@@ -69,7 +83,7 @@ class TransactionScope:
         and the server committed: the fork then matches the database before the
         cancellation propagates.
         """
-        tx = self._tx
+        tx = self.current
         if tx is not None:
             async with tx.lock:
                 savepoints = self.orm.driver.platform.savepoints
@@ -100,6 +114,20 @@ class TransactionScope:
             if cancelled is not None:
                 raise cancelled
 
+
+class TransactionScope:
+    """The transaction half of :class:`~orm.core.entity_manager.EntityManager`."""
+
+    orm: ORM
+    connections: Connections
+    unit_of_work: UnitOfWork
+
+    def _usable(self) -> None:
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        raise NotImplementedError
+
     # -- transactions ----------------------------------------------------------------------
 
     @asynccontextmanager
@@ -111,7 +139,8 @@ class TransactionScope:
         Nested blocks become savepoints: an error inside one rolls back only that block.
         """
         self._usable()
-        tx = self._tx
+        connections = self.connections
+        tx = connections.current
         if tx is not None:
             if isolation_level is not None:
                 raise ValidationError(
@@ -122,7 +151,7 @@ class TransactionScope:
             try:
                 async with tx.lock:
                     await tx.connection.savepoint(name)
-                depth = self._uow.open_journal()
+                depth = self.unit_of_work.open_journal()
                 committed = False
                 try:
                     yield self
@@ -136,31 +165,31 @@ class TransactionScope:
                     raise
                 finally:
                     # Rolled back: the fork is put back as it was before the block's flushes.
-                    self._uow.close_journal(depth, committed=committed)
+                    self.unit_of_work.close_journal(depth, committed=committed)
             finally:
                 tx.depth -= 1
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin(isolation_level)
-            self._tx = tx = _Transaction(connection)
-            depth = self._uow.open_journal()
+            connections.current = tx = Transaction(connection)
+            depth = self.unit_of_work.open_journal()
             committed = False
             cancelled: asyncio.CancelledError | None = None
             try:
                 yield self
                 await self.flush()
                 await _stream.close_streams(tx)
-                self._tx = None
+                connections.current = None
                 cancelled = await _commit(connection)
                 committed = True
             except BaseException as exc:
-                self._tx = None
+                connections.current = None
                 await _undo_quietly(_stream.close_streams(tx), exc)
                 await _undo_quietly(connection.rollback(), exc)
                 raise
             finally:
                 # Rolled back: the fork is put back as it was before the transaction's flushes.
-                self._uow.close_journal(depth, committed=committed)
+                self.unit_of_work.close_journal(depth, committed=committed)
             if cancelled is not None:
                 raise cancelled  # after COMMIT succeeded: the fork keeps the committed state
 
@@ -176,7 +205,7 @@ class TransactionScope:
 
     @property
     def in_transaction(self) -> bool:
-        return self._tx is not None
+        return self.connections.current is not None
 
 
 async def _commit(connection: Connection) -> asyncio.CancelledError | None:

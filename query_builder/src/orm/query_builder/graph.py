@@ -27,7 +27,7 @@ from orm.query_builder.links import (
     relation_link,
     select_properties,
 )
-from orm.query_builder.render import SqlRenderer, _Scope
+from orm.query_builder.render import Scope, SqlRenderer
 
 Row = dict[str, Any]
 
@@ -36,7 +36,7 @@ Row = dict[str, Any]
 class RootPage:
     """The root rows of a query as a derived table, and how to keep their order outside it."""
 
-    scope: _Scope  # on the derived table: its columns carry the table's column names
+    scope: Scope  # on the derived table: its columns carry the table's column names
     properties: list[PropertyMetadata]
     order: list[Any]  # ORDER BY terms on the derived table (the query's order, then the key)
 
@@ -48,7 +48,7 @@ def root_page(renderer: SqlRenderer, query: SelectQuery, *, name: str = "r") -> 
     to-one relations, which the joins need. Order keys reached through to-one relations are
     selected as ``__o<n>`` so the outer statement can sort by them.
     """
-    root = renderer._root(query.entity)
+    root = renderer.root_scope(query.entity)
     properties = list(query.fields or query.entity.persistent)
     for node in query.populate:
         if node.prop.is_owning_to_one and node.prop not in properties:
@@ -67,14 +67,14 @@ def root_page(renderer: SqlRenderer, query: SelectQuery, *, name: str = "r") -> 
         statement = statement.where(renderer.condition(root, query.where))
     if query.limit is not None or query.offset:
         statement = statement.order_by(
-            *(t for item in query.order_by for t in renderer._order(root, item))
+            *(t for item in query.order_by for t in renderer.order_item_terms(root, item))
         )
         if query.limit is not None:
             statement = statement.limit(query.limit)
         if query.offset:
             statement = statement.offset(query.offset)
     derived = statement.select_from(root.from_clause).subquery(name)
-    scope = _Scope(renderer, query.entity, derived)
+    scope = Scope(renderer, query.entity, derived)
     order = [t for label, item in order_keys for t in renderer.order_terms(derived.c[label], item)]
     order.extend(scope.column(c).asc() for c in query.entity.pk_columns)
     return RootPage(scope, properties, order)
@@ -126,20 +126,22 @@ class _Joins:
         self.columns = columns
         self.order = order
 
-    def attach(self, parent: _Scope, nodes: Sequence[PopulateNode]) -> list[NodeReader]:
+    def attach(self, parent: Scope, nodes: Sequence[PopulateNode]) -> list[NodeReader]:
         readers = []
         for node in nodes:
             prop = node.prop
             target = prop.target
             assert target is not None
             renderer = self.renderer
-            child = _Scope(renderer, target, renderer.alias(target))
+            child = Scope(renderer, target, renderer.alias(target))
             # Conditions and order keys first: they may join to-one relations of the child.
             extra = None if node.where is None else renderer.condition(child, node.where)
-            child_order = [t for item in node.order_by for t in renderer._order(child, item)]
+            child_order = [
+                t for item in node.order_by for t in renderer.order_item_terms(child, item)
+            ]
             if prop.relation is RelationKind.MANY_TO_MANY:
                 pivot_table, _, _ = pivot_columns(prop)
-                pivot = renderer.tables[pivot_table].alias(f"p{next(renderer._aliases)}")
+                pivot = renderer.tables[pivot_table].alias(renderer.next_alias("p"))
                 to_pivot, link = pivot_links(pivot, prop, parent, child)
                 self.from_clause = self.from_clause.outerjoin(pivot, to_pivot)
             else:
@@ -162,7 +164,7 @@ class _Joins:
 
 def entity_columns(
     renderer: SqlRenderer,
-    scope: _Scope,
+    scope: Scope,
     properties: Sequence[PropertyMetadata],
     columns: list[ColumnElement[Any]],
 ) -> EntitySlice:

@@ -19,10 +19,10 @@ from orm.core.metadata.model import PropertyMetadata, RelationKind
 from orm.query_builder.values import ValueConverter
 
 if TYPE_CHECKING:
-    from orm.query_builder.render import _Scope
+    from orm.query_builder.render import Scope
 
 
-def relation_link(parent: _Scope, child: _Scope, prop: PropertyMetadata) -> ColumnElement[bool]:
+def relation_link(parent: Scope, child: Scope, prop: PropertyMetadata) -> ColumnElement[bool]:
     """The ON clause joining ``child`` (the target of ``prop``) to ``parent``."""
     target = prop.target
     assert target is not None
@@ -40,7 +40,7 @@ def relation_link(parent: _Scope, child: _Scope, prop: PropertyMetadata) -> Colu
 
 
 def pivot_links(
-    pivot: sa.FromClause, prop: PropertyMetadata, owner: _Scope, target: _Scope
+    pivot: sa.FromClause, prop: PropertyMetadata, owner: Scope, target: Scope
 ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """The conditions tying ``pivot`` (an alias of the pivot table of the many-to-many
     relation ``prop``) to ``owner`` (an entity of ``prop``'s side) and to ``target``."""
@@ -48,7 +48,7 @@ def pivot_links(
     return pivot_match(pivot, mine, owner), pivot_match(pivot, theirs, target)
 
 
-def pivot_match(pivot: sa.FromClause, names: Sequence[str], scope: _Scope) -> ColumnElement[bool]:
+def pivot_match(pivot: sa.FromClause, names: Sequence[str], scope: Scope) -> ColumnElement[bool]:
     """``pivot``'s columns ``names`` equal the primary key of ``scope``'s entity."""
     pairs = zip(names, scope.meta.pk_columns, strict=True)
     return sa.and_(*(pivot.c[name] == scope.column(pk) for name, pk in pairs))
@@ -102,7 +102,7 @@ Slices = list[tuple[PropertyMetadata, int, int]]
 
 
 def select_properties(
-    scope: _Scope,
+    scope: Scope,
     properties: Sequence[PropertyMetadata],
     columns: list[ColumnElement[Any]],
     *,

@@ -7,7 +7,6 @@ Every value is a bound parameter, converted by the driver's :class:`ValueConvert
 
 from __future__ import annotations
 
-import itertools
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -59,36 +58,46 @@ _COMPARISONS: dict[Op, Callable[[Any, Any], Any]] = {
 RowReader = Callable[[Sequence[Any]], dict[str, Any]]
 
 
-class _Scope:
-    """An aliased table in a statement, with the to-one joins hanging off it."""
+class Scope:
+    """An aliased table in a statement, with the to-one joins hanging off it.
+
+    ``join()`` adds each to-one relation a path goes through once (a LEFT OUTER JOIN, cached
+    by path) to the FROM clause of ``attach_to``: the scope itself, or for a query-builder
+    alias the builder's root, so every join lands in one flat FROM clause.
+    """
 
     def __init__(self, renderer: SqlRenderer, meta: EntityMetadata, alias: sa.FromClause) -> None:
         self.renderer = renderer
         self.meta = meta
         self.alias = alias
         self.from_clause: sa.FromClause = alias
-        self._joins: dict[tuple[int, ...], _Scope] = {}
+        self.attach_to: Scope = self
+        self._joins: dict[tuple[int, ...], Scope] = {}
 
     def column(self, column: ColumnInfo) -> ColumnElement[Any]:
         found: ColumnElement[Any] = self.alias.c[column.name]
         return found
 
-    def join(self, path: Sequence[PropertyMetadata]) -> _Scope:
+    def join(self, path: Sequence[PropertyMetadata]) -> Scope:
+        """The scope at the end of ``path`` (to-one relations from this scope), joining each
+        hop not joined yet."""
         scope = self
         for depth in range(1, len(path) + 1):
             key = tuple(id(p) for p in path[:depth])
             joined = self._joins.get(key)
             if joined is None:
-                joined = scope._join_one(path[depth - 1], self)
+                joined = scope.join_one(path[depth - 1], self.attach_to)
                 self._joins[key] = joined
             scope = joined
         return scope
 
-    def _join_one(self, prop: PropertyMetadata, root: _Scope) -> _Scope:
+    def join_one(self, prop: PropertyMetadata, root: Scope) -> Scope:
+        """LEFT OUTER JOIN the target of the to-one relation ``prop`` of this scope, under a
+        fresh alias, onto ``root``'s FROM clause; return the target's scope."""
         target = prop.target
         assert target is not None
         alias = self.renderer.alias(target)
-        joined = _Scope(self.renderer, target, alias)
+        joined = Scope(self.renderer, target, alias)
         onclause = relation_link(self, joined, prop)  # owning to-one or inverse OneToOne
         root.from_clause = root.from_clause.outerjoin(alias, onclause)
         return joined
@@ -99,16 +108,18 @@ class SqlRenderer(WriteRenderer):
     :class:`~orm.query_builder.render_writes.WriteRenderer`, for change batches."""
 
     def alias(self, meta: EntityMetadata) -> sa.FromClause:
-        return self.tables[meta.table].alias(f"e{next(self._aliases)}")
+        """``meta``'s table under a fresh alias (``e0``, ``e1``, ...)."""
+        return self.tables[meta.table].alias(self.next_alias("e"))
 
-    def _root(self, meta: EntityMetadata) -> _Scope:
-        self._aliases = itertools.count()
-        return _Scope(self, meta, self.alias(meta))
+    def root_scope(self, meta: EntityMetadata) -> Scope:
+        """The root of a new top-level statement: its aliases are numbered from zero."""
+        self.restart_aliases()
+        return Scope(self, meta, self.alias(meta))
 
     # -- reading ---------------------------------------------------------------------------
 
     def select(self, query: SelectQuery) -> tuple[sa.Select[Any], RowReader]:
-        root = self._root(query.entity)
+        root = self.root_scope(query.entity)
         columns: list[Any] = []
         readers = select_properties(root, query.fields or query.entity.persistent, columns)
         owner_slice: tuple[int, int] | None = None
@@ -120,7 +131,7 @@ class SqlRenderer(WriteRenderer):
             columns.extend(pivot.c[name].label(f"__owner_{i}") for i, name in enumerate(owner_cols))
         if query.where is not None:
             where.append(self.condition(root, query.where))
-        order = [term for item in query.order_by for term in self._order(root, item)]
+        order = [term for item in query.order_by for term in self.order_item_terms(root, item)]
         statement = sa.select(*columns).select_from(root.from_clause)
         if where:
             statement = statement.where(*where)
@@ -152,7 +163,7 @@ class SqlRenderer(WriteRenderer):
         return statement, read
 
     def _pivot_join(
-        self, root: _Scope, pivot_join: PivotJoin, where: list[ColumnElement[bool]]
+        self, root: Scope, pivot_join: PivotJoin, where: list[ColumnElement[bool]]
     ) -> tuple[sa.FromClause, list[str], list[ColumnInfo]]:
         prop = pivot_join.prop
         pivot_table, owner_cols, target_cols = pivot_columns(prop)
@@ -166,7 +177,7 @@ class SqlRenderer(WriteRenderer):
 
     def count(self, query: CountQuery) -> tuple[sa.Select[Any], int]:
         """A count statement and how many leading key columns each row has (0: ungrouped)."""
-        root = self._root(query.entity)
+        root = self.root_scope(query.entity)
         where: list[ColumnElement[bool]] = []
         group: list[Any] = []
         if query.pivot is not None:
@@ -183,7 +194,8 @@ class SqlRenderer(WriteRenderer):
             statement = statement.group_by(*group)
         return statement, len(group)
 
-    def _order(self, root: _Scope, item: OrderItem) -> list[Any]:
+    def order_item_terms(self, root: Scope, item: OrderItem) -> list[Any]:
+        """ORDER BY terms for ``item``, a path from ``root`` (its to-one hops joined)."""
         *hops, last = item.path
         scope = root.join(hops) if hops else root
         return [t for c in last.columns for t in self.order_terms(scope.column(c), item)]
@@ -199,7 +211,7 @@ class SqlRenderer(WriteRenderer):
 
     # -- conditions ------------------------------------------------------------------------
 
-    def condition(self, scope: _Scope, node: Condition) -> ColumnElement[bool]:
+    def condition(self, scope: Scope, node: Condition) -> ColumnElement[bool]:
         if isinstance(node, Comparison):
             return self.comparison(scope, node)
         if isinstance(node, And):
@@ -212,25 +224,25 @@ class SqlRenderer(WriteRenderer):
             return sa.not_(self.condition(scope, node.item))
         return self._relation(scope, node)
 
-    def _relation(self, scope: _Scope, node: RelationCondition) -> ColumnElement[bool]:
+    def _relation(self, scope: Scope, node: RelationCondition) -> ColumnElement[bool]:
         prop = node.prop
         target = prop.target
         assert target is not None
         if prop.is_to_one:
             return self.condition(scope.join([prop]), node.condition)
-        inner = _Scope(self, target, self.alias(target))
+        inner = Scope(self, target, self.alias(target))
         if prop.relation is RelationKind.ONE_TO_MANY:
             link = relation_link(scope, inner, prop)
         else:
             pivot_table, _, _ = pivot_columns(prop)
-            pivot = self.tables[pivot_table].alias(f"p{next(self._aliases)}")
+            pivot = self.tables[pivot_table].alias(self.next_alias("p"))
             link, to_target = pivot_links(pivot, prop, scope, inner)
             inner.from_clause = pivot.join(inner.alias, to_target)
         criterion = self.condition(inner, node.condition)
         subquery = sa.select(sa.literal(1)).select_from(inner.from_clause).where(link, criterion)
         return subquery.exists()
 
-    def comparison(self, scope: _Scope, node: Comparison) -> ColumnElement[bool]:
+    def comparison(self, scope: Scope, node: Comparison) -> ColumnElement[bool]:
         prop, op, value = node.prop, node.op, node.value
         columns = prop.columns
         exprs = [scope.column(c) for c in columns]

@@ -26,7 +26,16 @@ class WriteRenderer:
     def __init__(self, tables: dict[str, sa.Table], values: ValueConverter) -> None:
         self.tables = tables
         self.values = values
-        self._aliases = itertools.count()
+        self._alias_numbers = itertools.count()
+
+    def restart_aliases(self) -> None:
+        """Number the internal aliases of a new top-level statement from zero."""
+        self._alias_numbers = itertools.count()
+
+    def next_alias(self, prefix: str) -> str:
+        """A fresh alias for a table orm adds to the statement being rendered: ``prefix``
+        (``e`` for an entity table, ``p`` for a pivot table, ...) and the next number."""
+        return f"{prefix}{next(self._alias_numbers)}"
 
     def bind(self, column: ColumnInfo, value: Any) -> Any:
         # Values are converted by the ValueConverter; SQLAlchemy only places the parameter.

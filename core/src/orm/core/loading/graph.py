@@ -57,7 +57,7 @@ class GraphHydrator:
                 items = [self._entity(target, item, node.children) for item in value or ()]
                 collection = entity.__dict__[prop.name]
                 view = load_signature(node)
-                if not collection.initialized or collection._view != view:
+                if not collection.initialized or collection.view != view:
                     collection.fill(items, view=view)
             else:  # inverse OneToOne: the foreign key is on the target's row
                 child = None if value is None else self._entity(target, value, node.children)

@@ -33,14 +33,16 @@ from orm.core.query.filter import key_condition, parse_filter, parse_order_by
 from orm.core.state import STATE_KEY, meta_of
 
 if TYPE_CHECKING:
-    from orm.core.entity_manager import EntityManager
+    from orm.core.transactions import Connections
+    from orm.core.unit_of_work.uow import UnitOfWork
 
 
 class Loader:
-    """Belongs to one EntityManager; hydrates through its Unit of Work."""
+    """Belongs to one Unit of Work: reads through ``connections``, hydrates through ``uow``."""
 
-    def __init__(self, em: EntityManager, *, dataloader: bool) -> None:
-        self.em = em
+    def __init__(self, connections: Connections, uow: UnitOfWork, *, dataloader: bool) -> None:
+        self.connections = connections
+        self.uow = uow
         self.dataloader = DataLoader() if dataloader else None
 
     # -- plain queries ---------------------------------------------------------------------
@@ -63,11 +65,13 @@ class Loader:
                 f"{plan.strategy.value!r} strategy reads every relation in one statement)"
             )
         graph = replace(query, populate=plan.nodes)
-        rows = await self.em._read(lambda connection: connection.find_graph(graph, plan.strategy))
-        return GraphHydrator(self.em._uow).hydrate_all(query.entity, rows, plan.nodes)
+        rows = await self.connections.read(
+            lambda connection: connection.find_graph(graph, plan.strategy)
+        )
+        return GraphHydrator(self.uow).hydrate_all(query.entity, rows, plan.nodes)
 
     def _check_strategy(self, query: SelectQuery, strategy: LoadStrategy) -> None:
-        problem = strategy_unavailable(strategy, self.em.orm.driver.platform)
+        problem = strategy_unavailable(strategy, self.connections.orm.driver.platform)
         if problem is not None:
             raise ValidationError(problem)
         if query.lock_mode is not None:
@@ -77,14 +81,14 @@ class Loader:
             )
 
     async def select(self, query: SelectQuery, *, refresh: bool = False) -> list[Any]:
-        rows = await self.em._read(lambda connection: connection.find(query))
+        rows = await self.connections.read(lambda connection: connection.find(query))
         if refresh:
-            entities = self.em._uow.hydrator.hydrate_fresh(query.entity, rows)
+            entities = self.uow.hydrator.hydrate_fresh(query.entity, rows)
         else:
-            hydrate = self.em._uow.hydrator.hydrate
+            hydrate = self.uow.hydrator.hydrate
             entities = [hydrate(query.entity, row) for row in rows]
         for entity in entities:
-            self.em._uow.register_managed(entity)
+            self.uow.register_managed(entity)
         return entities
 
     async def by_keys(self, meta: EntityMetadata, keys: list[Key]) -> dict[Key, Any]:
@@ -141,7 +145,7 @@ class Loader:
                 for o in unique
                 if refresh
                 or not (collection := o.__dict__[prop.name]).initialized
-                or collection._view != view
+                or collection.view != view
             ]
             if pending:
                 await self._load_collections(pending, prop, node)
@@ -187,14 +191,14 @@ class Loader:
             query = SelectQuery(
                 target, _both(Comparison(fk, Op.IN, tuple(keys)), where), order_by=order_by
             )
-            rows = await self.em._read(lambda connection: connection.find(query))
+            rows = await self.connections.read(lambda connection: connection.find(query))
             for row in rows:
                 grouped.setdefault(tuple(row[fk.name]), []).append(self._hydrate(target, row))
         else:
             query = SelectQuery(
                 target, where, order_by=order_by, pivot=PivotJoin(prop, tuple(keys))
             )
-            rows = await self.em._read(lambda connection: connection.find(query))
+            rows = await self.connections.read(lambda connection: connection.find(query))
             for row in rows:
                 owner_key = tuple(row.pop("__owner__"))
                 grouped.setdefault(owner_key, []).append(self._hydrate(target, row))
@@ -205,8 +209,8 @@ class Loader:
                 owner.__dict__[prop.name].fill(items, view=view)
 
     def _hydrate(self, meta: EntityMetadata, row: dict[str, Any]) -> Any:
-        entity = self.em._uow.hydrator.hydrate(meta, row)
-        self.em._uow.register_managed(entity)
+        entity = self.uow.hydrator.hydrate(meta, row)
+        self.uow.register_managed(entity)
         return entity
 
     # -- collection entry points -----------------------------------------------------------
@@ -251,7 +255,7 @@ class Loader:
             query = CountQuery(target, Comparison(fk, Op.IN, keys), group_by=fk)
         else:
             query = CountQuery(target, pivot=PivotJoin(prop, keys))
-        counts = await self.em._read(lambda connection: connection.count(query))
+        counts = await self.connections.read(lambda connection: connection.count(query))
         assert isinstance(counts, dict)
         return {id(owner): counts.get(key, 0) for key, owner in keyed.items()}
 
@@ -280,7 +284,7 @@ class Loader:
         query = SelectQuery(
             target, condition, order_by=order, limit=limit, offset=offset, pivot=pivot
         )
-        rows = await self.em._read(lambda connection: connection.find(query))
+        rows = await self.connections.read(lambda connection: connection.find(query))
         for row in rows:
             row.pop("__owner__", None)
         return [self._hydrate(target, row) for row in rows]

@@ -132,9 +132,9 @@ def _sync_inverse(
     if to_many:
         # ManyToOne -> the target's OneToMany collection, when it is loaded.
         if old is not None:
-            getattr(old, inverse_name)._unlink(obj)
+            getattr(old, inverse_name).unlink_inverse(obj)
         if new is not None:
-            getattr(new, inverse_name)._link(obj)
+            getattr(new, inverse_name).link_inverse(obj)
         return
     if owner:
         # Owning OneToOne: point the inverse side at us, unhook the previous partner.
@@ -206,7 +206,7 @@ def _is_classvar(annotation: Any) -> bool:
     return typing.get_origin(annotation) is typing.ClassVar
 
 
-def _defaults_plan(fields: dict[str, FieldSpec], annotations: dict[str, Any]) -> list[Any]:
+def defaults_plan(fields: dict[str, FieldSpec], annotations: dict[str, Any]) -> list[Any]:
     """(name, how) pairs applied to every new instance before the user's ``__init__``."""
     plan: list[Any] = []
     for name, spec in fields.items():
@@ -225,7 +225,8 @@ def _defaults_plan(fields: dict[str, FieldSpec], annotations: dict[str, Any]) ->
     return plan
 
 
-def _apply_defaults(obj: object, plan: list[Any]) -> None:
+def apply_defaults(obj: object, plan: list[Any]) -> None:
+    """Give ``obj`` a fresh entity state and the values of a :func:`defaults_plan`."""
     from orm.core.collection import Collection
 
     d = obj.__dict__
@@ -262,7 +263,7 @@ def _make_init(
 
         @functools.wraps(user_init)
         def wrapped_init(self: Any, *args: Any, **kwargs: Any) -> None:
-            _apply_defaults(self, plan)
+            apply_defaults(self, plan)
             user_init(self, *args, **kwargs)
 
         return wrapped_init
@@ -271,7 +272,7 @@ def _make_init(
     required = _required(fields, plan)
 
     def generated_init(self: Any, **kwargs: Any) -> None:
-        _apply_defaults(self, plan)
+        apply_defaults(self, plan)
         for key, value in kwargs.items():
             if key not in accepted:
                 hint = "" if key not in fields else " (it is not set through the constructor)"
@@ -346,7 +347,7 @@ def _decorate(
         "uniques": uniques,
     }
     setattr(cls, OPTIONS_KEY, options)
-    plan = _defaults_plan(fields, annotations)
+    plan = defaults_plan(fields, annotations)
     cls.__init__ = _make_init(cls, plan, fields)  # type: ignore[method-assign]
     if "__repr__" not in cls.__dict__:
         cls.__repr__ = _entity_repr  # type: ignore[method-assign]

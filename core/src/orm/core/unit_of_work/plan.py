@@ -117,7 +117,7 @@ async def _load_cascading(uow: UnitOfWork, entities: list[Any]) -> None:
                 by_prop.setdefault(id(prop), (prop, []))[1].append(entity)
     if by_prop:
         await asyncio.gather(
-            *(uow.em._loader.load_relation(owners, prop) for prop, owners in by_prop.values())
+            *(uow.loader.load_relation(owners, prop) for prop, owners in by_prop.values())
         )
 
 

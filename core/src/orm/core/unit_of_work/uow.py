@@ -9,6 +9,7 @@ from orm.core.collection import Collection
 from orm.core.errors import EntityStateError
 from orm.core.keys import entity_key
 from orm.core.loading.hydrator import Hydrator, row_key
+from orm.core.loading.loader import Loader
 from orm.core.metadata.model import EntityMetadata, RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of, state_of
 from orm.core.unit_of_work.execute import FlushExecutor
@@ -19,15 +20,25 @@ from orm.core.unit_of_work.snapshot import take_snapshot
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
+    from orm.core.transactions import Connections
 
 
 class UnitOfWork:
-    """Tracks new, touched and removed entities of one fork; ``flush`` writes them."""
+    """Tracks new, touched and removed entities of one fork; ``flush`` writes them.
 
-    def __init__(self, em: EntityManager) -> None:
+    Public collaborators: ``identity_map`` (one object per row), ``hydrator`` (rows into
+    managed entities: what query builders merge their rows with), ``loader`` (queries that
+    produce entities, relation loads), and ``connections`` (where a flush writes), handed in
+    by the EntityManager. ``em`` is the fork this belongs to, for code that holds only an
+    entity's state; the Unit of Work itself never calls it.
+    """
+
+    def __init__(self, em: EntityManager, connections: Connections, *, dataloader: bool) -> None:
         self.em = em
+        self.connections = connections
         self.identity_map = IdentityMap()
         self.hydrator = Hydrator(self)
+        self.loader = Loader(connections, self, dataloader=dataloader)
         self.persist_queue: dict[int, Any] = {}
         self.remove_queue: dict[int, Any] = {}
         # Entities whose attributes or collections were assigned since the last flush.
@@ -142,10 +153,10 @@ class UnitOfWork:
         if plan.empty:
             self._finish(plan, None)
             return
-        orm = self.em.orm
+        orm = self.connections.orm
         executor: FlushExecutor | None = None
         # Applied once committed, even if the task is cancelled while COMMIT is under way.
-        async with self.em._write_scope(lambda: self._finish(plan, executor)) as connection:
+        async with self.connections.write_scope(lambda: self._finish(plan, executor)) as connection:
             executor = FlushExecutor(
                 plan, connection, orm.commit_order, orm.driver.platform, orm.config.batch_size
             )

@@ -24,7 +24,7 @@ from orm.core.metadata.model import ColumnInfo, PropertyMetadata, RelationKind, 
 from orm.core.query.ast import PopulateNode, SelectQuery
 from orm.query_builder.graph import entity_columns, root_page
 from orm.query_builder.links import pivot_columns, pivot_links, relation_link
-from orm.query_builder.render import SqlRenderer, _Scope
+from orm.query_builder.render import Scope, SqlRenderer
 
 Row = dict[str, Any]
 Decode = Callable[[Any], Any]
@@ -62,18 +62,18 @@ def json_select(
 
 
 def _lateral(
-    renderer: SqlRenderer, parent: _Scope, node: PopulateNode
+    renderer: SqlRenderer, parent: Scope, node: PopulateNode
 ) -> tuple[sa.FromClause, Decode]:
     prop = node.prop
     target = prop.target
     assert target is not None
-    child = _Scope(renderer, target, renderer.alias(target))
+    child = Scope(renderer, target, renderer.alias(target))
     where = [] if node.where is None else [renderer.condition(child, node.where)]
-    order = [t for item in node.order_by for t in renderer._order(child, item)]
+    order = [t for item in node.order_by for t in renderer.order_item_terms(child, item)]
     from_clause: sa.FromClause = child.from_clause
     if prop.relation is RelationKind.MANY_TO_MANY:
         pivot_table, _, _ = pivot_columns(prop)
-        pivot = renderer.tables[pivot_table].alias(f"p{next(renderer._aliases)}")
+        pivot = renderer.tables[pivot_table].alias(renderer.next_alias("p"))
         to_parent, to_child = pivot_links(pivot, prop, parent, child)
         from_clause = from_clause.join(pivot, to_child)
         where.append(to_parent)
@@ -111,11 +111,11 @@ def _lateral(
 
         decoder = decode_one
     subquery = sa.select(value.label("v")).select_from(from_clause).where(*where)
-    return subquery.lateral(f"l{next(renderer._aliases)}"), decoder
+    return subquery.lateral(renderer.next_alias("l")), decoder
 
 
 def _column_values(
-    scope: _Scope, properties: Sequence[PropertyMetadata], renderer: SqlRenderer
+    scope: Scope, properties: Sequence[PropertyMetadata], renderer: SqlRenderer
 ) -> tuple[list[Any], Callable[[Sequence[Any]], Row]]:
     """The json-safe expressions of ``properties``' columns, and the decoder of their values."""
     elements: list[Any] = []

@@ -38,7 +38,7 @@ class Build(JoinsBuild):
     # -- select list -----------------------------------------------------------------------
 
     def star_columns(self, alias: str | None, *, prefix: str = "") -> list[Column]:
-        name = alias or self.qb._alias
+        name = alias or self.qb.state.alias
         scope = self.scopes.get(name)
         if scope is None:
             raise ValidationError(f"select: unknown alias {name!r} in '{name}.*'")
@@ -53,10 +53,10 @@ class Build(JoinsBuild):
         """The builder's select list (``*`` when none) plus the ``join_and_select`` aliases."""
         qb = self.qb
         columns: list[Column] = []
-        specs = qb._select or ["*"]
+        specs = qb.state.select or ["*"]
         for spec in specs:
             columns.extend(self._select_item(spec))
-        for join in qb._joins:
+        for join in qb.state.joins:
             if join.fetch:
                 columns.extend(self.star_columns(join.alias, prefix=f"{join.alias}__"))
         for column in columns:
@@ -114,14 +114,14 @@ class Build(JoinsBuild):
 
     def group_terms(self) -> list[ColumnElement[Any]]:
         terms: list[ColumnElement[Any]] = []
-        for spec in self.qb._group_by:
+        for spec in self.qb.state.group_by:
             terms.extend(self.expression(spec, where="group_by"))
         return terms
 
     def order_terms(self, *, aggregate: bool = False) -> list[Any]:
         """ORDER BY terms; with ``aggregate`` each key is min()/max() (for a GROUP BY root)."""
         terms: list[Any] = []
-        for key, descending, nulls_first in self.qb._order_by:
+        for key, descending, nulls_first in self.qb.state.order_by:
             if not aggregate and nulls_first is None and isinstance(key, str):
                 column = self.labels.get(key)
                 if column is not None and column.sql is not None:
@@ -176,11 +176,11 @@ class Build(JoinsBuild):
             if terms:
                 statement = statement.order_by(*terms)
         if limit:
-            if qb._limit is not None:
-                statement = statement.limit(qb._limit)
-            if qb._offset:
-                statement = statement.offset(qb._offset)
-        if qb._distinct:
+            if qb.state.limit is not None:
+                statement = statement.limit(qb.state.limit)
+            if qb.state.offset:
+                statement = statement.offset(qb.state.offset)
+        if qb.state.distinct:
             statement = statement.distinct()
         return statement
 
@@ -190,12 +190,12 @@ def subquery(
 ) -> tuple[sa.Select[Any], Reader]:
     """A builder inside another statement: ``column`` (one column, for ``$in``/comparisons),
     ``scalar`` (one column, selected with ``as_()``), or ``exists``."""
-    if qb._type not in ("select", "count"):
+    if qb.state.type not in ("select", "count"):
         raise ValidationError(
-            f"a {qb._type} query builder cannot be a subquery; build a select() instead"
+            f"a {qb.state.type} query builder cannot be a subquery; build a select() instead"
         )
     parent = current_build()
-    if parent is not None and parent.qb._driver is not qb._driver:
+    if parent is not None and parent.qb.state.driver is not qb.state.driver:
         raise ValidationError("a subquery must come from the same ORM as the query using it")
     build = Build(qb, renderer, parent)
     with build.active():
@@ -204,24 +204,26 @@ def subquery(
         if mode == "exists":
             statement = sa.select(sa.literal(1))
         else:
-            if qb._type == "count":
+            if qb.state.type == "count":
                 element: Any = sa.func.count()
                 reader = read_count
-                if qb._count_field is not None:
-                    column = build.expression(qb._count_field, where="count")[0]
-                    element = sa.func.count(sa.distinct(column) if qb._count_distinct else column)
+                if qb.state.count_field is not None:
+                    column = build.expression(qb.state.count_field, where="count")[0]
+                    element = sa.func.count(
+                        sa.distinct(column) if qb.state.count_distinct else column
+                    )
                 elif build.multiplies_roots and len(build.meta.pk_columns) == 1:
                     element = sa.func.count(
                         sa.distinct(build.root.column(build.meta.pk_columns[0]))
                     )
                 elements = [element.label("count")]
-            elif qb._select:
+            elif qb.state.select:
                 columns = build.select_columns()
                 elements = build.labelled(columns)
                 if len(elements) != 1:
                     raise ValidationError(
                         f"a subquery used as a value selects one column; "
-                        f"{qb._alias!r} selects {len(elements)}"
+                        f"{qb.state.alias!r} selects {len(elements)}"
                     )
                 reader = columns[0].read
             else:
@@ -238,13 +240,13 @@ def subquery(
             statement = sa.select(*elements)
         statement = build.apply_tail(
             statement,
-            order=mode != "exists" and qb._type != "count",
-            limit=qb._type != "count",
+            order=mode != "exists" and qb.state.type != "count",
+            limit=qb.state.type != "count",
         )
         statement = statement.select_from(build.root.from_clause)
         wrap = mode == "column" and (
-            qb._limit is not None
-            or bool(qb._offset)
+            qb.state.limit is not None
+            or bool(qb.state.offset)
             or (build.mysql and build.dml_table == build.meta.table)
         )
         if wrap:

@@ -62,37 +62,37 @@ class QueryBuilder(QueryClauses[T]):
 
     def get_statement(self) -> Statement:
         """The SQLAlchemy Core statement ``execute()`` would run."""
-        renderer = self._driver.renderer
-        if self._type == "select":
+        renderer = self.state.driver.renderer
+        if self.state.type == "select":
             return select_statement(self, renderer)[0]
-        if self._type == "count":
+        if self.state.type == "count":
             return self._count_statement()
-        if self._type == "insert":
+        if self.state.type == "insert":
             statement = insert_statement(self, renderer)
             if statement is None:
                 raise ValidationError("insert() got no rows")
             return statement
-        if self._type == "update":
+        if self.state.type == "update":
             return update_statement(self, renderer)
-        if self._type == "delete":
+        if self.state.type == "delete":
             return delete_statement(self, renderer)
         return truncate_statement(self, renderer)
 
     def _count_statement(self) -> sa.Select[Any]:
         return count_statement(
             self,
-            self._driver.renderer,
-            field_name=self._count_field,
-            distinct=self._count_distinct,
+            self.state.driver.renderer,
+            field_name=self.state.count_field,
+            distinct=self.state.count_distinct,
         )
 
     def get_query(self) -> str:
         """The SQL with placeholders, as it is sent."""
-        return self._driver.compile(self.get_statement())[0]
+        return self.state.driver.compile(self.get_statement())[0]
 
     def get_params(self) -> list[Any]:
         """The bound parameters of :meth:`get_query`, in order."""
-        return self._driver.compile(self.get_statement())[1]
+        return self.state.driver.compile(self.get_statement())[1]
 
     def get_formatted_query(self) -> str:
         """The SQL with the parameters written in as literals: for reading and logs only
@@ -100,14 +100,14 @@ class QueryBuilder(QueryClauses[T]):
         statement = self.get_statement()
         try:
             compiled = statement.compile(
-                dialect=self._driver.dialect,
+                dialect=self.state.driver.dialect,
                 compile_kwargs={"literal_binds": True, "render_postcompile": True},
             )
             sql = str(compiled)
         except Exception:  # a value without a literal form: show the parameters apart
-            sql, params = self._driver.compile(statement)
+            sql, params = self.state.driver.compile(statement)
             return f"{sql}\n-- parameters: {params!r}"
-        if self._driver.dialect.paramstyle in ("format", "pyformat"):
+        if self.state.driver.dialect.paramstyle in ("format", "pyformat"):
             sql = sql.replace("%%", "%")  # no placeholders left: "%%" only escaped a "%"
         return sql
 
@@ -115,51 +115,53 @@ class QueryBuilder(QueryClauses[T]):
         return self.get_formatted_query()
 
     def __repr__(self) -> str:
-        return f"<QueryBuilder {self._type} {self._meta.class_name} as {self._alias}>"
+        return (
+            f"<QueryBuilder {self.state.type} {self.state.meta.class_name} as {self.state.alias}>"
+        )
 
     # -- running ---------------------------------------------------------------------------
 
     async def _fetch(self, statement: Statement) -> list[Sequence[Any]]:
-        table = self._meta.table
+        table = self.state.meta.table
 
         async def operation(connection: Connection) -> list[Sequence[Any]]:
             return await _sql(connection).fetch(statement, table=table)
 
-        return await self._em._read(operation)
+        return await self._em.connections.read(operation)
 
     async def _run(self, statement: Statement) -> int:
-        table = self._meta.table
+        table = self.state.meta.table
 
         async def operation(connection: Connection) -> int:
             return await _sql(connection).run(statement, table=table)
 
-        return await self._em._read(operation)
+        return await self._em.connections.read(operation)
 
     async def execute(self, mode: ExecuteMode | None = None) -> Any:
         """Run the statement. ``"all"``: a list of ``{column: value}`` dicts (the default for
         select/count); ``"get"``: the first dict or None; ``"run"``: the affected row count
         (the default for insert/update/delete/truncate)."""
-        writes = self._type in ("insert", "update", "delete", "truncate")
+        writes = self.state.type in ("insert", "update", "delete", "truncate")
         mode = mode or ("run" if writes else "all")
         if mode not in ("all", "get", "run"):
             raise ValidationError(f"execute() takes 'all', 'get' or 'run', got {mode!r}")
         if writes:
             if mode != "run":
                 raise ValidationError(
-                    f"a {self._type} query returns no rows; use execute('run') for the number "
+                    f"a {self.state.type} query returns no rows; use execute('run') for the number "
                     f"of affected rows"
                 )
-            if self._type == "insert" and not self._rows:
+            if self.state.type == "insert" and not self.state.rows:
                 return 0
             return await self._run(self.get_statement())
         if mode == "run":
             return await self._run(self.get_statement())
-        if self._type == "count":
+        if self.state.type == "count":
             rows = await self._fetch(self._count_statement())
             result = [{"count": int(row[0])} for row in rows]
         else:
-            statement, columns = select_statement(self, self._driver.renderer)
-            if mode == "get" and self._limit is None:
+            statement, columns = select_statement(self, self.state.driver.renderer)
+            if mode == "get" and self.state.limit is None:
                 statement = statement.limit(1)
             result = read_rows(columns, await self._fetch(statement))
         if mode == "get":
@@ -168,9 +170,9 @@ class QueryBuilder(QueryClauses[T]):
 
     async def get_count(self) -> int:
         """How many root entities (or groups, with group_by) match, ignoring limit/offset."""
-        if self._type not in ("select", "count"):
-            raise ValidationError(f"get_count() runs select queries; this is a {self._type}")
-        rows = await self._fetch(count_statement(self, self._driver.renderer))
+        if self.state.type not in ("select", "count"):
+            raise ValidationError(f"get_count() runs select queries; this is a {self.state.type}")
+        rows = await self._fetch(count_statement(self, self.state.driver.renderer))
         return int(rows[0][0]) if rows else 0
 
     async def get_result_list(self) -> list[T]:
@@ -178,7 +180,7 @@ class QueryBuilder(QueryClauses[T]):
         loaded keeps its unflushed changes); ``join_and_select`` aliases fill their
         references and collections. Roots are never repeated."""
         self._readable("get_result_list")
-        statement, slots = entity_statement(self, self._driver.renderer)
+        statement, slots = entity_statement(self, self.state.driver.renderer)
         rows = await self._fetch(statement)
         return hydrate_entities(self._em, slots, rows)
 
@@ -193,8 +195,8 @@ class QueryBuilder(QueryClauses[T]):
         return await self.get_result_list(), await self.get_count()
 
     def _readable(self, method: str) -> None:
-        if self._type != "select":
-            raise ValidationError(f"{method}() runs select queries; this is a {self._type}")
+        if self.state.type != "select":
+            raise ValidationError(f"{method}() runs select queries; this is a {self.state.type}")
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -1,17 +1,18 @@
 """The chainable description of one statement: what to select, join, filter, order and write.
 
-:class:`QueryClauses` holds the state of a :class:`~orm.query_builder.QueryBuilder` and the
-methods that set it. Each method checks its arguments as it is called (syntax of the strings,
-aliases, join paths, directions); names in strings are resolved against the metadata only when
-the statement is rendered (:mod:`orm.query_builder.qb.build`). Rendering and running the
-statement are :class:`~orm.query_builder.qb.builder.QueryBuilder`'s.
+:class:`QueryClauses` holds the :class:`~orm.query_builder.qb.state.QueryState` of a
+:class:`~orm.query_builder.QueryBuilder` (``qb.state``) and the methods that set it. Each method
+checks its arguments as it is called (syntax of the strings, aliases, join paths, directions);
+names in strings are resolved against the metadata only when the statement is rendered
+(:mod:`orm.query_builder.qb.build`). Rendering and running the statement are
+:class:`~orm.query_builder.qb.builder.QueryBuilder`'s.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata
@@ -19,16 +20,16 @@ from orm.core.query.limits import check_hops
 from orm.core.query.options import page_bound
 from orm.query_builder.qb.constructs import SubqueryColumn
 from orm.query_builder.qb.expressions import parse_expression, parse_item
-from orm.query_builder.qb.joins import JoinSpec, join_spec
+from orm.query_builder.qb.joins import join_spec
 from orm.query_builder.qb.raw import Raw
 from orm.query_builder.qb.scope import check_alias
+from orm.query_builder.qb.state import QueryState, QueryType
 
 if TYPE_CHECKING:
     from orm.core.entity_manager import EntityManager
     from orm.query_builder.driver import SqlDriver
 
 T = TypeVar("T")
-QueryType = Literal["select", "count", "insert", "update", "delete", "truncate"]
 _DIRECTIONS = {"asc": False, "ascending": False, "desc": True, "descending": True}
 
 
@@ -41,41 +42,21 @@ class QueryClauses(Generic[T]):
     ) -> None:
         check_alias(alias)
         self._em = em
-        self._driver = driver
-        self._meta = meta
-        self._alias = alias
-        self._type: QueryType = "select"
-        self._select: list[Any] = []
-        self._distinct = False
-        self._joins: list[JoinSpec] = []
-        self._aliases: dict[str, EntityMetadata] = {alias: meta}
-        self._fetched: set[str] = {alias}
-        self._where: list[tuple[str, Any]] = []
-        self._group_by: list[str | Raw] = []
-        self._having: list[tuple[str, Any]] = []
-        self._order_by: list[tuple[str | Raw, bool, bool | None]] = []
-        self._limit: int | None = None
-        self._offset: int | None = None
-        self._rows: list[Mapping[str, Any]] = []
-        self._values: Mapping[str, Any] = {}
-        self._count_field: str | None = None
-        self._count_distinct = False
+        # Written by the methods below, read by the statement builders when it renders.
+        self.state = QueryState(driver, meta, alias)
 
     @property
     def alias(self) -> str:
-        return self._alias
+        return self.state.alias
 
     @property
     def type(self) -> QueryType:
-        return self._type
+        return self.state.type
 
     def clone(self) -> Self:
         """An independent copy (same EntityManager) to change without touching this one."""
         other = copy.copy(self)
-        for name in ("_select", "_joins", "_where", "_group_by", "_having", "_order_by", "_rows"):
-            setattr(other, name, list(getattr(self, name)))
-        other._aliases = dict(self._aliases)
-        other._fetched = set(self._fetched)
+        other.state = self.state.copy()
         return other
 
     # -- SELECT ----------------------------------------------------------------------------
@@ -85,10 +66,10 @@ class QueryClauses(Generic[T]):
         ``"a.*"``, ``"count(b.id) as n"`` (count/sum/avg/min/max), ``raw("... as x")``,
         ``subquery_builder.as_("x")``. A single list also works: ``select(["b.id", ...])``."""
         self._set_type("select")
-        self._select = []
+        self.state.select = []
         self.add_select(*fields)
         if distinct:
-            self._distinct = True
+            self.state.distinct = True
         return self
 
     def add_select(self, *fields: Any) -> Self:
@@ -104,12 +85,12 @@ class QueryClauses(Generic[T]):
                     f"select() takes property paths, aggregates, raw() or subquery.as_(), got "
                     f"{spec!r}"
                 )
-            self._select.append(spec)
+            self.state.select.append(spec)
         return self
 
     def distinct(self) -> Self:
         """SELECT DISTINCT."""
-        self._distinct = True
+        self.state.distinct = True
         return self
 
     def count(self, field: str | None = None, *, distinct: bool = False) -> Self:
@@ -118,8 +99,8 @@ class QueryClauses(Generic[T]):
         self._set_type("count")
         if field is not None:
             parse_expression(field, where="count")
-        self._count_field = field
-        self._count_distinct = distinct
+        self.state.count_field = field
+        self.state.count_distinct = distinct
         return self
 
     # -- joins -----------------------------------------------------------------------------
@@ -151,10 +132,10 @@ class QueryClauses(Generic[T]):
     def _join(self, path: str, alias: str, condition: Any, *, left: bool, fetch: bool) -> Self:
         join = join_spec(self, path, alias, condition, left=left, fetch=fetch)
         assert join.prop.target is not None
-        self._aliases[alias] = join.prop.target
+        self.state.aliases[alias] = join.prop.target
         if fetch:
-            self._fetched.add(alias)
-        self._joins.append(join)
+            self.state.fetched.add(alias)
+        self.state.joins.append(join)
         return self
 
     # -- WHERE / HAVING --------------------------------------------------------------------
@@ -163,16 +144,16 @@ class QueryClauses(Generic[T]):
         """Replace the condition: a filter dict (keys may be ``'<alias>.<property>'``),
         ``raw("...", params)``, ``exists(subquery)`` / ``not_exists(subquery)``, a primary key
         or an entity."""
-        self._where = [("and", _condition(condition, "where"))]
+        self.state.where = [("and", _condition(condition, "where"))]
         return self
 
     def and_where(self, condition: Any) -> Self:
-        self._where.append(("and", _condition(condition, "and_where")))
+        self.state.where.append(("and", _condition(condition, "and_where")))
         return self
 
     def or_where(self, condition: Any) -> Self:
         """``(everything so far) OR condition``."""
-        self._where.append(("or", _condition(condition, "or_where")))
+        self.state.where.append(("or", _condition(condition, "or_where")))
         return self
 
     def group_by(self, *fields: str | Raw) -> Self:
@@ -181,21 +162,21 @@ class QueryClauses(Generic[T]):
             fields = tuple(fields[0])
         for spec in fields:
             _check_key(spec, "group_by")
-        self._group_by = list(fields)
+        self.state.group_by = list(fields)
         return self
 
     def having(self, condition: Any) -> Self:
         """HAVING: ``{"count(b.id)": {"$gt": 1}}``, ``{"n": {"$gte": 2}}`` (a select label),
         property filters as in where(), or raw()."""
-        self._having = [("and", _condition(condition, "having"))]
+        self.state.having = [("and", _condition(condition, "having"))]
         return self
 
     def and_having(self, condition: Any) -> Self:
-        self._having.append(("and", _condition(condition, "and_having")))
+        self.state.having.append(("and", _condition(condition, "and_having")))
         return self
 
     def or_having(self, condition: Any) -> Self:
-        self._having.append(("or", _condition(condition, "or_having")))
+        self.state.having.append(("or", _condition(condition, "or_having")))
         return self
 
     # -- ORDER BY / LIMIT ------------------------------------------------------------------
@@ -205,7 +186,7 @@ class QueryClauses(Generic[T]):
         paths (of any alias), select labels, aggregates, nested to-one dicts
         (``{"author": {"name": "asc"}}``) or raw(); directions ``asc``/``desc`` (or 1/-1),
         optionally followed by ``nulls first``/``nulls last``."""
-        self._order_by = []
+        self.state.order_by = []
         for order in orders:
             self.add_order_by(order)
         return self
@@ -230,16 +211,16 @@ class QueryClauses(Generic[T]):
                 self._add_order(f"{key}.{inner}", inner_direction, hops + 1)
             return
         _check_key(key, "order_by")
-        self._order_by.append((key, *_direction(key, direction)))
+        self.state.order_by.append((key, *_direction(key, direction)))
 
     def limit(self, limit: int | None) -> Self:
         """At most ``limit`` rows: None or an int from 0 to 2**63 - 1."""
-        self._limit = page_bound("limit", limit)
+        self.state.limit = page_bound("limit", limit)
         return self
 
     def offset(self, offset: int | None) -> Self:
         """Skip ``offset`` rows: None or an int from 0 to 2**63 - 1."""
-        self._offset = page_bound("offset", offset)
+        self.state.offset = page_bound("offset", offset)
         return self
 
     # -- INSERT / UPDATE / DELETE / TRUNCATE -----------------------------------------------
@@ -253,7 +234,7 @@ class QueryClauses(Generic[T]):
         for row in rows:
             if not isinstance(row, Mapping):
                 raise ValidationError(f"insert() takes dicts of property values, got {row!r}")
-        self._rows = rows
+        self.state.rows = rows
         return self
 
     def update(self, data: Mapping[str, Any]) -> Self:
@@ -263,7 +244,7 @@ class QueryClauses(Generic[T]):
         if not isinstance(data, Mapping) or not data:
             raise ValidationError(f"update() takes a non-empty dict of property values: {data!r}")
         self._set_type("update")
-        self._values = dict(data)
+        self.state.values = dict(data)
         return self
 
     def delete(self, condition: Any = None) -> Self:
@@ -280,12 +261,12 @@ class QueryClauses(Generic[T]):
         return self
 
     def _set_type(self, kind: QueryType) -> None:
-        if self._type != "select" and self._type != kind:
+        if self.state.type != "select" and self.state.type != kind:
             raise ValidationError(
-                f"this query builder is already a {self._type} query; create another one for "
+                f"this query builder is already a {self.state.type} query; create another one for "
                 f"a {kind}"
             )
-        self._type = kind
+        self.state.type = kind
 
 
 # -- helpers ---------------------------------------------------------------------------------

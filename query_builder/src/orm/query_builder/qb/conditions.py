@@ -146,13 +146,13 @@ class ConditionsBuild(BuildBase):
         return None if parsed is None else self.renderer.condition(target, parsed)
 
     def where_clause(self) -> Criterion:
-        return self._fold(self.qb._where, self._where_part, "where")
+        return self._fold(self.qb.state.where, self._where_part, "where")
 
     def _where_part(self, node: Any, where: str) -> Criterion:
         return self.condition(node, self.root, where=where)
 
     def having_clause(self) -> Criterion:
-        return self._fold(self.qb._having, self._having_part, "having")
+        return self._fold(self.qb.state.having, self._having_part, "having")
 
     @staticmethod
     def _fold(

@@ -50,21 +50,22 @@ def join_spec(
     qb: QueryClauses[Any], path: str, alias: str, condition: Any, *, left: bool, fetch: bool
 ) -> JoinSpec:
     """``join(path, alias, condition)`` checked against the aliases ``qb`` has so far."""
+    state = qb.state
     if not isinstance(path, str):
         raise ValidationError(f"join() takes a path such as 'b.author', got {path!r}")
     names = [part.strip() for part in path.split(".")]
     if len(names) == 1:
-        names.insert(0, qb._alias)
+        names.insert(0, state.alias)
     if len(names) != 2 or not all(IDENTIFIER.match(n) for n in names):
         raise ValidationError(
-            f"join({path!r}): write '<alias>.<relation>', e.g. '{qb._alias}.author'; join "
+            f"join({path!r}): write '<alias>.<relation>', e.g. '{state.alias}.author'; join "
             f"deeper relations from the new alias"
         )
     parent, relation = names
-    meta = qb._aliases.get(parent)
+    meta = state.aliases.get(parent)
     if meta is None:
         raise ValidationError(
-            f"join({path!r}): unknown alias {parent!r}; known aliases: {', '.join(qb._aliases)}"
+            f"join({path!r}): unknown alias {parent!r}; known aliases: {', '.join(state.aliases)}"
         )
     prop = meta.properties.get(relation)
     if prop is None or prop.target is None:
@@ -75,9 +76,9 @@ def join_spec(
             f"{', '.join(relations) or 'none'}"
         )
     check_alias(alias)
-    if alias in qb._aliases:
+    if alias in state.aliases:
         raise ValidationError(f"join({path!r}, {alias!r}): the alias {alias!r} is taken")
-    if fetch and parent not in qb._fetched:
+    if fetch and parent not in state.fetched:
         raise ValidationError(
             f"join_and_select({path!r}): {parent!r} is joined without being selected, so "
             f"its {relation} cannot be filled; use join_and_select for {parent!r} too"
@@ -105,7 +106,7 @@ class JoinsBuild(ConditionsBuild):
 
     def attach_joins(self) -> None:
         renderer = self.renderer
-        for join in self.qb._joins:
+        for join in self.qb.state.joins:
             parent = self.scopes[join.parent]
             prop = join.prop
             target = prop.target
@@ -141,12 +142,12 @@ class JoinsBuild(ConditionsBuild):
     @property
     def multiplies_roots(self) -> bool:
         """Whether a join can repeat a root row (a to-many relation somewhere in the joins)."""
-        return any(join.prop.is_collection for join in self.qb._joins)
+        return any(join.prop.is_collection for join in self.qb.state.joins)
 
     def entity_slots(self) -> list[EntitySlot]:
         """The root and every ``join_and_select`` alias, for hydration."""
-        slots = [EntitySlot(self.qb._alias, self.meta, None, None)]
-        for join in self.qb._joins:
+        slots = [EntitySlot(self.qb.state.alias, self.meta, None, None)]
+        for join in self.qb.state.joins:
             if join.fetch:
                 target = join.prop.target
                 assert target is not None
@@ -168,7 +169,7 @@ def hydrate_entities(
 ) -> list[Any]:
     """The root entities of ``rows``, each once, merged into ``em``'s identity map; fetched
     aliases fill their owners' references and (not yet loaded) collections."""
-    uow = em._uow
+    uow = em.unit_of_work
     hydrate, register = uow.hydrator.hydrate, uow.register_managed
     roots: dict[int, Any] = {}
     collections: dict[tuple[int, str], tuple[Any, PropertyMetadata, dict[int, Any]]] = {}

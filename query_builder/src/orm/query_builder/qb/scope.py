@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import contextvars
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from orm.query_builder.qb.readers import (
     property_reader,
     read_count,
 )
-from orm.query_builder.render import SqlRenderer, _Scope
+from orm.query_builder.render import Scope, SqlRenderer
 
 if TYPE_CHECKING:
     from orm.query_builder.qb.builder import QueryBuilder
@@ -59,27 +59,16 @@ def check_alias(alias: Any) -> None:
         )
 
 
-class QbScope(_Scope):
+class QbScope(Scope):
     """A user alias. To-one joins the filter language or a path needs are attached to
-    ``attach_to``: the builder's root, so every join lands in one flat FROM clause."""
+    ``attach_to``: the builder's root, once the builder's joins are attached (see
+    :meth:`~orm.query_builder.qb.joins.JoinsBuild.attach_joins`)."""
 
     def __init__(
         self, renderer: SqlRenderer, meta: EntityMetadata, alias: sa.FromClause, name: str
     ) -> None:
         super().__init__(renderer, meta, alias)
         self.name = name
-        self.attach_to: _Scope = self
-
-    def join(self, path: Sequence[PropertyMetadata]) -> _Scope:
-        scope: _Scope = self
-        for depth in range(1, len(path) + 1):
-            key = tuple(id(p) for p in path[:depth])
-            joined = self._joins.get(key)
-            if joined is None:
-                joined = scope._join_one(path[depth - 1], self.attach_to)
-                self._joins[key] = joined
-            scope = joined
-        return scope
 
 
 def dialect_is_mysql(renderer_dialect: str) -> bool:
@@ -100,15 +89,16 @@ class BuildBase(abc.ABC):
         self.qb = qb
         self.renderer = renderer
         self.parent = parent
-        self.meta = qb._meta
+        state = qb.state
+        self.meta = state.meta
         table = renderer.tables[self.meta.table]
-        root_table: sa.FromClause = table if plain_root else table.alias(qb._alias)
-        self.root = QbScope(renderer, self.meta, root_table, qb._alias)
-        self.scopes: dict[str, QbScope] = {qb._alias: self.root}
+        root_table: sa.FromClause = table if plain_root else table.alias(state.alias)
+        self.root = QbScope(renderer, self.meta, root_table, state.alias)
+        self.scopes: dict[str, QbScope] = {state.alias: self.root}
         self.labels: dict[str, Column] = {}
         # Set for an UPDATE/DELETE of this table: MySQL then needs subqueries on it wrapped.
         self.dml_table: str | None = parent.dml_table if parent is not None else None
-        self.mysql = dialect_is_mysql(qb._driver.dialect.name)
+        self.mysql = dialect_is_mysql(state.driver.dialect.name)
 
     @contextmanager
     def active(self) -> Iterator[BuildBase]:
@@ -119,7 +109,7 @@ class BuildBase(abc.ABC):
             _CURRENT.reset(token)
 
     def next_alias(self, prefix: str) -> str:
-        return f"{prefix}{next(self.renderer._aliases)}"
+        return self.renderer.next_alias(prefix)
 
     @abc.abstractmethod
     def nested(self, query: QueryBuilder[Any], mode: str) -> tuple[sa.Select[Any], Reader]:
@@ -127,7 +117,7 @@ class BuildBase(abc.ABC):
 
     # -- paths -----------------------------------------------------------------------------
 
-    def resolve_path(self, path: Path, *, where: str) -> tuple[_Scope, PropertyMetadata]:
+    def resolve_path(self, path: Path, *, where: str) -> tuple[Scope, PropertyMetadata]:
         """``b.author.name`` -> (the scope holding the column, the property)."""
         names = path.names
         if names[0] in self.scopes:
@@ -137,7 +127,7 @@ class BuildBase(abc.ABC):
                     f"'{names[0]}.{next(iter(self.scopes[names[0]].meta.properties))}', or "
                     f"'{names[0]}.*'"
                 )
-            scope: _Scope = self.scopes[names[0]]
+            scope: Scope = self.scopes[names[0]]
             rest = names[1:]
         else:
             scope = self.root

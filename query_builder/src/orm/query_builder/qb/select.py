@@ -9,7 +9,6 @@ page of roots under a to-many join, and the rows an UPDATE/DELETE with joins cha
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -25,16 +24,11 @@ if TYPE_CHECKING:
     from orm.query_builder.qb.builder import QueryBuilder
 
 
-def fresh_aliases(renderer: SqlRenderer) -> None:
-    """Number the internal aliases of a new top-level statement from zero."""
-    renderer._aliases = itertools.count()
-
-
 def select_statement(
     qb: QueryBuilder[Any], renderer: SqlRenderer
 ) -> tuple[sa.Select[Any], list[Column]]:
     """The builder's SELECT for ``execute()``: its select list, as plain values."""
-    fresh_aliases(renderer)
+    renderer.restart_aliases()
     build = Build(qb, renderer, None)
     with build.active():
         build.attach_joins()
@@ -52,7 +46,7 @@ def entity_statement(
     With a to-many join, LIMIT/OFFSET apply to root entities: a subquery picks the page of
     root keys (grouped, ordered by min/max of the order keys) and the outer query loads their
     rows, however many joined rows each one has."""
-    for spec in qb._select:
+    for spec in qb.state.select:
         if not (
             isinstance(spec, str) and isinstance(parse_item(spec, where="select").expression, Star)
         ):
@@ -60,16 +54,16 @@ def entity_statement(
                 f"get_result_list() loads whole entities, but select() names {spec!r}; use "
                 f"execute() for chosen columns and aggregates"
             )
-    fresh_aliases(renderer)
+    renderer.restart_aliases()
     build = Build(qb, renderer, None)
     with build.active():
         build.attach_joins()
         slots = build.entity_slots()
         elements = build.slot_columns(slots)
         paginate = (
-            (qb._limit is not None or bool(qb._offset))
+            (qb.state.limit is not None or bool(qb.state.offset))
             and build.multiplies_roots
-            and not qb._group_by
+            and not qb.state.group_by
         )
         statement = build.apply_tail(sa.select(*elements), limit=not paginate)
         if paginate:
@@ -103,14 +97,14 @@ def root_page(
         having = inner.having_clause()
         if having is not None:
             statement = statement.having(having)
-        paged = qb._limit is not None or bool(qb._offset)
+        paged = qb.state.limit is not None or bool(qb.state.offset)
         if paged:
             terms = inner.order_terms(aggregate=grouped)
             statement = statement.order_by(*terms, *pk)
-            if qb._limit is not None:
-                statement = statement.limit(qb._limit)
-            if qb._offset:
-                statement = statement.offset(qb._offset)
+            if qb.state.limit is not None:
+                statement = statement.limit(qb.state.limit)
+            if qb.state.offset:
+                statement = statement.offset(qb.state.offset)
         statement = statement.select_from(inner.root.from_clause)
         derived = statement.subquery(inner.next_alias("e"))
     return sa.select(*derived.c)
@@ -124,21 +118,21 @@ def count_statement(
     distinct: bool = False,
 ) -> sa.Select[Any]:
     """``SELECT count(...)``: the number of distinct roots (or groups) the builder matches."""
-    fresh_aliases(renderer)
+    renderer.restart_aliases()
     build = Build(qb, renderer, None)
     with build.active():
         build.attach_joins()
         condition = build.where_clause()
-        grouped = bool(qb._group_by) or bool(qb._having)
+        grouped = bool(qb.state.group_by) or bool(qb.state.having)
         if field_name is not None:
             columns = build.expression(field_name, where="count")
             if len(columns) != 1:
                 raise ValidationError(f"count({field_name!r}): name a one-column property")
             argument: Any = sa.distinct(columns[0]) if distinct else columns[0]
             statement = sa.select(sa.func.count(argument).label("count"))
-        elif grouped or (qb._distinct and qb._select):
+        elif grouped or (qb.state.distinct and qb.state.select):
             inner_columns: list[Any]
-            if qb._select:
+            if qb.state.select:
                 inner_columns = build.labelled(build.select_columns())
             else:
                 inner_columns = [sa.literal(1).label("one")]
@@ -146,7 +140,7 @@ def count_statement(
             if condition is not None:
                 inner = inner.where(condition)
             inner = build.apply_grouping(inner)
-            if qb._distinct:
+            if qb.state.distinct:
                 inner = inner.distinct()
             inner = inner.select_from(build.root.from_clause)
             derived = inner.subquery(build.next_alias("e"))

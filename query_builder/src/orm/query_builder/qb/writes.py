@@ -22,7 +22,7 @@ from orm.core.query.filter import is_expression
 from orm.query_builder.qb.build import Build
 from orm.query_builder.qb.constructs import Exists, Truncate
 from orm.query_builder.qb.raw import Raw
-from orm.query_builder.qb.select import fresh_aliases, root_page
+from orm.query_builder.qb.select import root_page
 from orm.query_builder.render import SqlRenderer
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 
 def insert_statement(qb: QueryBuilder[Any], renderer: SqlRenderer) -> sa.Insert | None:
-    meta = qb._meta
+    meta = qb.state.meta
     table = renderer.tables[meta.table]
-    rows = [_insert_row(meta, renderer, row, index) for index, row in enumerate(qb._rows)]
+    rows = [_insert_row(meta, renderer, row, index) for index, row in enumerate(qb.state.rows)]
     if not rows:
         return None
     names = list(dict.fromkeys(name for row in rows for name in row))
@@ -106,10 +106,10 @@ def _assignments(
 
 
 def update_statement(qb: QueryBuilder[Any], renderer: SqlRenderer) -> sa.Update:
-    fresh_aliases(renderer)
-    meta = qb._meta
+    renderer.restart_aliases()
+    meta = qb.state.meta
     table = renderer.tables[meta.table]
-    if not qb._values:
+    if not qb.state.values:
         raise ValidationError("update() needs a dict of property values to set")
     statement = sa.update(table)
     condition = _dml_condition(qb, renderer, table)
@@ -118,13 +118,13 @@ def update_statement(qb: QueryBuilder[Any], renderer: SqlRenderer) -> sa.Update:
     build = Build(qb, renderer, None, plain_root=True)
     build.dml_table = meta.table
     with build.active():
-        values = _assignments(meta, renderer, qb._values, where="update()")
+        values = _assignments(meta, renderer, qb.state.values, where="update()")
     return statement.values(values)
 
 
 def delete_statement(qb: QueryBuilder[Any], renderer: SqlRenderer) -> sa.Delete:
-    fresh_aliases(renderer)
-    table = renderer.tables[qb._meta.table]
+    renderer.restart_aliases()
+    table = renderer.tables[qb.state.meta.table]
     statement = sa.delete(table)
     condition = _dml_condition(qb, renderer, table)
     if condition is not None:
@@ -137,29 +137,29 @@ def _dml_condition(
 ) -> ColumnElement[bool] | None:
     """The WHERE of an UPDATE/DELETE: on the table itself when the filter needs no join, else
     ``key IN (SELECT key FROM (SELECT ... joins ... WHERE ...) AS e)``."""
-    if qb._group_by or qb._select or qb._distinct:
+    if qb.state.group_by or qb.state.select or qb.state.distinct:
         raise ValidationError(
-            f"{qb._type}() takes where(), joins, order_by() and limit(); not select(), "
+            f"{qb.state.type}() takes where(), joins, order_by() and limit(); not select(), "
             f"group_by() or distinct()"
         )
     simple = not (
-        qb._joins
-        or qb._having
-        or qb._limit is not None
-        or qb._offset
-        or qb._order_by
-        or _mentions_raw(qb._where)
+        qb.state.joins
+        or qb.state.having
+        or qb.state.limit is not None
+        or qb.state.offset
+        or qb.state.order_by
+        or _mentions_raw(qb.state.where)
     )
     if simple:
         build = Build(qb, renderer, None, plain_root=True)
-        build.dml_table = qb._meta.table
+        build.dml_table = qb.state.meta.table
         with build.active():
             condition = build.where_clause()
         if build.root.from_clause is build.root.alias:
             return condition
-        fresh_aliases(renderer)
-    keys = root_page(qb, renderer, dml_table=qb._meta.table)
-    columns = [table.c[c.name] for c in qb._meta.pk_columns]
+        renderer.restart_aliases()
+    keys = root_page(qb, renderer, dml_table=qb.state.meta.table)
+    columns = [table.c[c.name] for c in qb.state.meta.pk_columns]
     target: Any = columns[0] if len(columns) == 1 else sa.tuple_(*columns)
     result: ColumnElement[bool] = target.in_(keys)
     return result
@@ -173,9 +173,9 @@ def _mentions_raw(node: Any) -> bool:
     if isinstance(node, (list, tuple)):
         return any(_mentions_raw(v) for v in node)
     if isinstance(node, Exists):
-        return _mentions_raw(node.query._where)
+        return _mentions_raw(node.query.state.where)
     return False
 
 
 def truncate_statement(qb: QueryBuilder[Any], renderer: SqlRenderer) -> Truncate:
-    return Truncate(renderer.tables[qb._meta.table])
+    return Truncate(renderer.tables[qb.state.meta.table])
