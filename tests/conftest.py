@@ -91,7 +91,7 @@ def _missing_capability(item: pytest.Item, database: str) -> str | None:
             return capability
     level = item.callspec.params.get("level")  # type: ignore[attr-defined]
     if isinstance(level, IsolationLevel) and level not in platform.isolation_levels:
-        return f"isolation level {level.value}"
+        return f"isolation level {level.name}"
     return None
 
 

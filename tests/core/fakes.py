@@ -16,6 +16,7 @@ import itertools
 import operator
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from orm.core import ORM
@@ -64,12 +65,14 @@ class FakeSchema(SchemaManager):
     async def update(self) -> None:
         self.driver.log.append(("schema.update", None))
 
-    async def create_sql(self) -> list[str]:
+    async def create_commands(self) -> list[str]:
         return []
 
 
 class FakeDriver(Driver):
     platform = Platform(name="fake", returning=True, savepoints=True, lock_modes=True)
+    # The connections it hands out; FakeConnection alone has no raw statements.
+    connection_class: type[FakeConnection]
 
     def __init__(self, url: str, **options: Any) -> None:
         self.url = url
@@ -101,7 +104,7 @@ class FakeDriver(Driver):
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:
-        yield FakeConnection(self)
+        yield self.connection_class(self)
 
     @property
     def schema(self) -> SchemaManager:
@@ -328,15 +331,10 @@ class FakeConnection(Connection):
         self.driver.record("upsert", batch)
         raise NotImplementedError("FakeDriver does not upsert")
 
-    async def execute(
-        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
-    ) -> ExecuteResult:
-        self.driver.record("execute", (sql, params))
-        return ExecuteResult(rows=[], rowcount=0)
-
     # -- transactions ----------------------------------------------------------------------
 
     async def begin(self, isolation_level: IsolationLevel | None = None) -> None:
+        assert self.driver.platform.transactions, "begin() on a platform without transactions"
         self.driver.record("begin", isolation_level)
         self.driver.save()
 
@@ -349,6 +347,7 @@ class FakeConnection(Connection):
         self.driver.restore()
 
     async def savepoint(self, name: str) -> None:
+        assert self.driver.platform.savepoints, "savepoint() on a platform without savepoints"
         self.driver.record("savepoint", name)
         self.driver.save()
 
@@ -361,9 +360,38 @@ class FakeConnection(Connection):
         self.driver.restore()
 
 
-async def fake_orm(entities: Sequence[type[Any]], **options: Any) -> ORM:
+class FakeRawConnection(FakeConnection):
+    """A fake connection that also runs raw statements (``em.execute``), as SQL ones do."""
+
+    async def run_raw(
+        self, statement: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        self.driver.record("execute", (statement, params))
+        return ExecuteResult(rows=[], rowcount=0)
+
+
+FakeDriver.connection_class = FakeRawConnection
+
+
+class NoTransactionsDriver(FakeDriver):
+    """A fake database without transactions, savepoints or raw statements, like a standalone
+    document store."""
+
+    platform = replace(FakeDriver.platform, name="fake-no-tx", transactions=False, savepoints=False)
+    connection_class = FakeConnection
+
+
+class NoSavepointsDriver(FakeDriver):
+    """A fake database with transactions but no savepoints."""
+
+    platform = replace(FakeDriver.platform, name="fake-no-sp", savepoints=False)
+
+
+async def fake_orm(
+    entities: Sequence[type[Any]], *, driver: type[FakeDriver] = FakeDriver, **options: Any
+) -> ORM:
     """An ORM on a :class:`FakeDriver` (``orm.driver`` is the driver instance)."""
-    return await ORM.init(url="fake://", entities=entities, driver=FakeDriver, **options)
+    return await ORM.init(url="fake://", entities=entities, driver=driver, **options)
 
 
 def driver_of(orm: ORM) -> FakeDriver:

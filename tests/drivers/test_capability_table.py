@@ -8,6 +8,7 @@ from pathlib import Path
 from orm.core import IsolationLevel, Platform
 from orm.mysql.server import ASSUMED_MARIADB, ASSUMED_MYSQL, platform_for
 from orm.postgres import PostgresDriver
+from orm.query_builder.driver import SQL_ISOLATION_LEVELS
 from orm.sqlite import SqliteDriver
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "drivers.md"
@@ -20,7 +21,7 @@ def _cell(platform: Platform, capability: str) -> str:
     if capability == "isolation_levels":
         if set(value) == set(IsolationLevel):
             return "all four"
-        return ", ".join(level.value for level in value)
+        return ", ".join(SQL_ISOLATION_LEVELS[level] for level in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

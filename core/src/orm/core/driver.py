@@ -13,8 +13,9 @@ import enum
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from orm.core.metadata.keys_policy import SQL_KEY_POLICY, KeyPolicy
 from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 
 if TYPE_CHECKING:
@@ -25,10 +26,13 @@ Key = tuple[Any, ...]
 
 
 class IsolationLevel(enum.Enum):
-    READ_UNCOMMITTED = "READ UNCOMMITTED"
-    READ_COMMITTED = "READ COMMITTED"
-    REPEATABLE_READ = "REPEATABLE READ"
-    SERIALIZABLE = "SERIALIZABLE"
+    """The isolation level of ``em.transaction(isolation_level=...)``; each driver maps it to
+    its database's own (the SQL drivers to ``READ COMMITTED`` and so on)."""
+
+    READ_UNCOMMITTED = "read_uncommitted"
+    READ_COMMITTED = "read_committed"
+    REPEATABLE_READ = "repeatable_read"
+    SERIALIZABLE = "serializable"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Platform:
     name: str
     returning: bool = False
     transactional_ddl: bool = False
+    # False: no BEGIN/COMMIT; each write is atomic on its own (see docs/transactions.md).
+    transactions: bool = True
     savepoints: bool = True
     native_upsert: bool = False
     native_ilike: bool = False
@@ -56,6 +62,8 @@ class Platform:
     # ``Connection.find_graph`` renders these loading strategies (select-in needs nothing).
     joined_loading: bool = False
     json_aggregate_loading: bool = False
+    # Who generates the keys entities leave undecided (docs/drivers.md#key-policy).
+    key_policy: KeyPolicy = SQL_KEY_POLICY
 
     def supports(self, capability: str) -> bool:
         return bool(getattr(self, capability))
@@ -181,12 +189,6 @@ class Connection(abc.ABC):
     async def upsert(self, batch: UpsertBatch) -> list[Row]: ...
 
     @abc.abstractmethod
-    async def execute(
-        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
-    ) -> ExecuteResult:
-        """Run raw SQL; ``:name`` placeholders with a mapping of parameters."""
-
-    @abc.abstractmethod
     async def begin(self, isolation_level: IsolationLevel | None = None) -> None: ...
 
     @abc.abstractmethod
@@ -204,6 +206,27 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     async def rollback_to_savepoint(self, name: str) -> None: ...
 
+    def parameters_per_update_row(self, values: int, keys: int) -> int:
+        """How many parameters one row of an :class:`UpdateBatch` binds, for sizing batches
+        under ``Platform.max_parameters``: ``values`` for the changed columns, ``keys`` for the
+        primary-key columns. A driver whose update binds a key more than once overrides this."""
+        return values + keys
+
+
+@runtime_checkable
+class RawStatements(Protocol):
+    """A connection that runs statements written in its database's own language.
+
+    Optional: the SQL connections implement it for ``em.execute(sql)``; a connection without
+    it makes ``em.execute`` raise a ValidationError naming the driver.
+    """
+
+    async def run_raw(
+        self, statement: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        """Run ``statement`` (``:name`` placeholders with a mapping of parameters)."""
+        ...
+
 
 class SchemaManager(abc.ABC):
     """Creates, drops and (additively) updates the schema of the discovered entities."""
@@ -218,7 +241,9 @@ class SchemaManager(abc.ABC):
     async def update(self) -> None: ...
 
     @abc.abstractmethod
-    async def create_sql(self) -> list[str]: ...
+    async def create_commands(self) -> list[str]:
+        """What :meth:`create` sends, one statement (SQL) or command per item, as text: for
+        review, e.g. the CLI's ``schema:create --dump``."""
 
     async def refresh(self) -> None:
         """Drop and create again: a clean schema, for tests."""

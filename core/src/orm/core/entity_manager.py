@@ -192,7 +192,7 @@ class EntityManager(ReadScope):
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> ExecuteResult:
         """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
-        return await self.connections.read(lambda connection: connection.execute(sql, params))
+        return await self.connections.run_raw(sql, params)
 
     def is_managed(self, entity: object) -> bool:
         state = state_of(entity)

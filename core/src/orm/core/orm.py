@@ -21,6 +21,7 @@ from orm.core.errors import (
 )
 from orm.core.loading.populate import parse_strategy, strategy_unavailable
 from orm.core.metadata.discovery import discover, entities_in_modules
+from orm.core.metadata.keys_policy import bind_key_policy
 from orm.core.metadata.model import EntityMetadata
 from orm.core.metadata.naming import NamingStrategy
 from orm.core.query.ast import LoadStrategy
@@ -186,7 +187,13 @@ class ORM:
         instance = driver_class.from_url(settings.url, **settings.driver_options)
         _check_load_strategy(settings.load_strategy, instance.platform)
         metas = list(metadata.values())
-        await instance.connect(metas)
+        keys = bind_key_policy(metas, instance.platform.key_policy, instance.platform.name)
+        keys.apply()
+        try:
+            await instance.connect(metas)
+        except BaseException:
+            keys.undo()
+            raise
         return cls(settings, instance, metadata, compute_commit_order(metas))
 
     @asynccontextmanager

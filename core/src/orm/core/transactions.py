@@ -8,12 +8,12 @@ the fork back as it was before the block's flushes (see unit_of_work/journal.py)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from orm.core import stream as _stream
-from orm.core.driver import Connection, IsolationLevel, Row
+from orm.core.driver import Connection, ExecuteResult, IsolationLevel, RawStatements, Row
 from orm.core.errors import ConnectionError, ValidationError
 
 if TYPE_CHECKING:
@@ -72,11 +72,30 @@ class Connections:
         async with self.orm.driver.acquire() as connection:
             return await operation(connection)
 
+    async def run_raw(
+        self, statement: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        """Run a statement in the database's own language (``em.execute``) like a read, on a
+        connection that implements :class:`RawStatements` (the SQL ones)."""
+
+        async def run(connection: Connection) -> ExecuteResult:
+            if not isinstance(connection, RawStatements):
+                name = self.orm.driver.platform.name
+                raise ValidationError(
+                    f"the {name} driver runs no raw statements, so em.execute() is not available "
+                    f"on it; use em.find() with the filter language, or the driver's own raw "
+                    f"access (see its page under docs/drivers/)"
+                )
+            return await connection.run_raw(statement, params)
+
+        return await self.read(run)
+
     @asynccontextmanager
     async def write_scope(
         self, on_commit: Callable[[], None] | None = None
     ) -> AsyncIterator[Connection]:
-        """A connection in a transaction for a flush: the surrounding one (savepoint) or new.
+        """A connection in a transaction for a flush: the surrounding one (savepoint) or new;
+        with no transaction at all on a driver without them (``Platform.transactions``).
 
         ``on_commit`` applies the written changes to the fork once they are committed (or the
         savepoint released) - also when the task was cancelled while COMMIT was under way
@@ -98,6 +117,14 @@ class Connections:
                     raise
                 if savepoints:
                     await tx.connection.release_savepoint(name)
+            if on_commit is not None:
+                on_commit()
+            return
+        if not self.orm.driver.platform.transactions:
+            # No transactions: each batch is atomic on its own. A failure leaves the batches
+            # before it written while the fork keeps every change pending (docs/transactions.md).
+            async with self.orm.driver.acquire() as connection:
+                yield connection
             if on_commit is not None:
                 on_commit()
             return
@@ -136,15 +163,31 @@ class TransactionScope:
     ) -> AsyncIterator[Self]:
         """``async with em.transaction():`` - flushes and commits on success, rolls back on error.
 
-        Nested blocks become savepoints: an error inside one rolls back only that block.
+        Nested blocks become savepoints: an error inside one rolls back only that block. A
+        driver without transactions (``Platform.transactions``), or a nested block on one
+        without savepoints (``Platform.savepoints``), raises a ValidationError before any I/O.
         """
         self._usable()
         connections = self.connections
         tx = connections.current
+        platform = self.orm.driver.platform
+        if tx is None and not platform.transactions:
+            raise ValidationError(
+                f"the {platform.name} driver has no transactions (Platform.transactions is "
+                f"False), so em.transaction() cannot make its block atomic; call em.flush() "
+                f"instead, where each write is atomic on its own"
+            )
         if tx is not None:
             if isolation_level is not None:
                 raise ValidationError(
                     "isolation_level can only be set on the outermost transaction"
+                )
+            if not platform.savepoints:
+                raise ValidationError(
+                    f"the {platform.name} driver has no savepoints (Platform.savepoints is "
+                    f"False), so em.transaction() cannot be nested inside an open transaction; "
+                    f"use the outer block only, or run the inner work in its own fork (a "
+                    f"separate transaction)"
                 )
             tx.depth += 1
             name = f"orm_sp_{tx.depth}"

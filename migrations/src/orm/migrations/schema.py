@@ -16,7 +16,7 @@ from orm.migrations.runner import StatementError, describe_error, keep_notes, ru
 async def create_sql(orm: ORM) -> list[str]:
     """CREATE TABLE/INDEX statements for every entity table."""
     driver = sql_driver(orm.driver)
-    return [as_written(driver, sql) for sql in await orm.schema.create_sql()]
+    return [as_written(driver, sql) for sql in await orm.schema.create_commands()]
 
 
 def drop_sql(orm: ORM) -> list[str]:

@@ -222,6 +222,10 @@ class SqlConnection(Connection):
     async def update(self, batch: UpdateBatch) -> int:
         return await self.run(self.driver.renderer.update(batch), table=batch.entity.table)
 
+    def parameters_per_update_row(self, values: int, keys: int) -> int:
+        # The multi-row UPDATE binds each key twice: in its CASE WHEN and in the WHERE IN.
+        return values + 2 * keys
+
     async def delete(self, batch: DeleteBatch) -> int:
         return await self.run(self.driver.renderer.delete(batch), table=batch.entity.table)
 
@@ -260,9 +264,16 @@ class SqlConnection(Connection):
             tuple(row[p.name]) if p.relation is not None else row[p.name] for p in batch.conflict
         )
 
+    async def run_raw(
+        self, statement: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        """:class:`~orm.core.driver.RawStatements` for ``em.execute``: raw SQL."""
+        return await self.execute(statement, params)
+
     async def execute(
         self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
     ) -> ExecuteResult:
+        """Run raw SQL; ``:name`` placeholders with a mapping of parameters."""
         if not isinstance(sql, str) or not sql.strip():
             raise ValidationError(f"execute() takes a non-empty SQL str, got {sql!r}")
         if params is not None and not isinstance(params, Mapping):

@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 # Compiled statements kept per driver (oldest evicted first).
 COMPILED_CACHE_SIZE = 1000
 
+# The SQL spelling of each isolation level (the core's enum holds neutral values).
+SQL_ISOLATION_LEVELS: dict[IsolationLevel, str] = {
+    IsolationLevel.READ_UNCOMMITTED: "READ UNCOMMITTED",
+    IsolationLevel.READ_COMMITTED: "READ COMMITTED",
+    IsolationLevel.REPEATABLE_READ: "REPEATABLE READ",
+    IsolationLevel.SERIALIZABLE: "SERIALIZABLE",
+}
+
 
 class SqlDriver(Driver):
     """Drivers set ``platform``, ``dialect`` and override the type/value/renderer factories."""
@@ -72,11 +80,13 @@ class SqlDriver(Driver):
     def begin_statements(self, isolation_level: IsolationLevel | None) -> list[str]:
         if isolation_level is None:
             return ["BEGIN"]
+        level = SQL_ISOLATION_LEVELS[isolation_level]
         if isolation_level not in self.platform.isolation_levels:
             raise ValidationError(
-                f"{self.platform.name} does not support isolation level {isolation_level.value}"
+                f"{self.platform.name} does not support isolation level {level} "
+                f"(IsolationLevel.{isolation_level.name})"
             )
-        return [f"BEGIN ISOLATION LEVEL {isolation_level.value}"]
+        return [f"BEGIN ISOLATION LEVEL {level}"]
 
     def drop_statements(self, tables: Sequence[sa.Table]) -> list[str]:
         """DROP statements for ``tables``, given referencing tables first."""

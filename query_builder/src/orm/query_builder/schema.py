@@ -85,7 +85,11 @@ class SqlSchemaManager(SchemaManager):
                     statements.append(self.driver.ddl(AddConstraint(constraint)))
         return statements
 
+    async def create_commands(self) -> list[str]:
+        return self.create_statements()
+
     async def create_sql(self) -> list[str]:
+        """The CREATE TABLE/INDEX statements of :meth:`create` (``orm.schema.create_sql()``)."""
         return self.create_statements()
 
     async def create(self) -> None:

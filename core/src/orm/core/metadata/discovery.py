@@ -22,6 +22,7 @@ from orm.core.errors import MetadataError
 from orm.core.metadata.entity import FIELDS_KEY, OPTIONS_KEY
 from orm.core.metadata.fields import FieldSpec
 from orm.core.metadata.indexes import check_index_names, resolve_table_indexes
+from orm.core.metadata.keys_policy import SQL_KEY_POLICY, resolve_keys
 from orm.core.metadata.model import (
     ColumnInfo,
     EntityMetadata,
@@ -88,6 +89,8 @@ def discover(
                 _resolve_target(prop, metas, by_name)
     for meta in metas.values():
         _check_primary_keys(meta)
+        # Provisional until ORM.init binds the driver's policy (keys_policy.bind_key_policy).
+        resolve_keys(meta, SQL_KEY_POLICY)
     for meta in metas.values():
         for prop in meta.properties.values():
             if prop.relation is not None:
@@ -231,6 +234,7 @@ def _build_property(
         python_type=inner,
         nullable=spec.nullable if spec.nullable is not None else optional,
         primary=spec.primary,
+        declared_autoincrement=spec.autoincrement,
         unique=spec.unique,
         index=spec.index,
         default=spec.default if spec.default_factory is None else None,

@@ -93,7 +93,8 @@ def PrimaryKey(
     """Marks the primary key. Several ``PrimaryKey`` fields form a composite key.
 
     An ``int`` key is auto-incremented by the database unless ``autoincrement=False`` (a natural
-    key) or the key is part of a composite key. A ``UUID`` key usually has
+    key) or the key is part of a composite key; what a key leaves open is decided by the
+    driver's key policy at ``ORM.init`` (docs/drivers.md#key-policy). A ``UUID`` key usually has
     ``default_factory=uuid.uuid4``. Pass ``init=True`` when the generated ``__init__`` should
     accept the key (natural keys).
     """

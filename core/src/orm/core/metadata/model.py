@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from orm.core.metadata.keys_policy import KeyGeneration, KeyPolicy
     from orm.core.repository import EntityRepository
 
 
@@ -74,7 +75,14 @@ class PropertyMetadata:
     relation: RelationKind | None = None
     nullable: bool = False
     primary: bool = False
+    # Resolved against the driver's KeyPolicy at ORM.init (metadata.keys_policy): True when the
+    # database assigns this key on insert.
     autoincrement: bool = False
+    # What the entity declared: PrimaryKey(autoincrement=...), None when it left it to the driver.
+    declared_autoincrement: bool | None = None
+    key_generation: KeyGeneration | None = None  # None for properties that are not keys
+    # The policy's generator of a client-generated key, called by the flush before the insert.
+    key_factory: Callable[[], Any] | None = None
     unique: bool = False
     index: bool = False
     default: Any = None
@@ -176,6 +184,8 @@ class EntityMetadata:
     # What discovery built this from (the entity classes and the naming strategy): a later
     # ORM.init over the same set reuses this metadata instead of replacing it under an open ORM.
     discovered_from: Any = field(default=None, repr=False, compare=False)
+    # The KeyPolicy of the first driver bound to this metadata (None: discovery's SQL default).
+    key_policy: KeyPolicy | None = field(default=None, repr=False, compare=False)
 
     @property
     def composite_pk(self) -> bool:

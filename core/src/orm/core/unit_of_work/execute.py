@@ -249,9 +249,10 @@ class FlushExecutor:
         properties: tuple[PropertyMetadata, ...],
         rows: list[tuple[Key, dict[str, Any]]],
     ) -> None:
-        width = sum(len(p.columns) for p in properties) + len(meta.pk_columns)
-        # CASE statements bind each key twice (WHEN and WHERE IN).
-        size = self._batch_rows(width + len(meta.pk_columns))
+        values = sum(len(p.columns) for p in properties)
+        # The driver knows how its update statement binds a row (SQL binds each key twice).
+        width = self.connection.parameters_per_update_row(values, len(meta.pk_columns))
+        size = self._batch_rows(width)
         for chunk in chunks(rows, size):
             await self.connection.update(UpdateBatch(meta, properties, list(chunk)))
 

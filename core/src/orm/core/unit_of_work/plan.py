@@ -1,6 +1,9 @@
 """What a flush has to write: new entities (with cascades), changes, removals, pivot rows.
 
-Planning changes nothing in the EntityManager, so a flush that fails leaves it as it was.
+Planning changes nothing in the EntityManager, so a flush that fails leaves it as it was. The
+one thing it writes is a client-generated key (the driver's KeyPolicy, e.g. an ObjectId) on a
+new entity that has none: kept if the flush fails, and sent again by the next one, as a
+default_factory value would be.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ async def build_plan(uow: UnitOfWork) -> FlushPlan:
     removed = await _collect_removals(uow)
     plan.removes = list(removed.values())
     plan.inserts = _collect_inserts(uow, removed)
+    _generate_client_keys(plan.inserts)
     inserted = {id(e) for e in plan.inserts}
     # Every value to write is checked against its property, and every problem reported at once,
     # before anything is sent (a flush that fails here changes nothing).
@@ -64,6 +68,16 @@ async def build_plan(uow: UnitOfWork) -> FlushPlan:
     problems.raise_if_any()
     _collect_pivots(uow, plan, removed, inserted)
     return plan
+
+
+def _generate_client_keys(entities: list[Any]) -> None:
+    """Give new entities the keys their driver generates in the client, before the value checks
+    and the insert, so the insert sends them and rows referring to these entities can too."""
+    for entity in entities:
+        d = entity.__dict__
+        for prop in meta_of(entity).primary_keys:
+            if prop.key_factory is not None and d.get(prop.name) is None:
+                d[prop.name] = prop.key_factory()
 
 
 def _candidates_for_update(uow: UnitOfWork) -> list[Any]:

@@ -32,6 +32,7 @@ from orm.mysql.server import (
 from orm.mysql.types import MySqlTypeMapper, MySqlValueConverter
 from orm.mysql.url import MySqlOptions, MySqlUrl, build_options, parse_mysql_url
 from orm.query_builder import SqlDriver
+from orm.query_builder.driver import SQL_ISOLATION_LEVELS
 
 _DETECT = (
     "SELECT VERSION(), @@innodb_autoinc_lock_mode, @@auto_increment_increment, "
@@ -262,12 +263,14 @@ class MySqlDriver(SqlDriver):
     def begin_statements(self, isolation_level: IsolationLevel | None) -> list[str]:
         if isolation_level is None:
             return ["START TRANSACTION"]
+        level = SQL_ISOLATION_LEVELS[isolation_level]
         if isolation_level not in self.platform.isolation_levels:
             raise ValidationError(
-                f"{self.platform.name} does not support isolation level {isolation_level.value}"
+                f"{self.platform.name} does not support isolation level {level} "
+                f"(IsolationLevel.{isolation_level.name})"
             )
         # Applies to the next transaction only; START TRANSACTION must follow at once.
-        return [f"SET TRANSACTION ISOLATION LEVEL {isolation_level.value}", "START TRANSACTION"]
+        return [f"SET TRANSACTION ISOLATION LEVEL {level}", "START TRANSACTION"]
 
     def drop_statements(self, tables: Sequence[sa.Table]) -> list[str]:
         # Cycles and foreign keys from tables orm does not know would block the drops; the

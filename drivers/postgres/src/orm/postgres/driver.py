@@ -120,8 +120,9 @@ class PostgresDriver(SqlDriver):
     def begin_statements(self, isolation_level: IsolationLevel | None) -> list[str]:
         if isolation_level is IsolationLevel.READ_UNCOMMITTED:
             raise ValidationError(
-                "PostgreSQL has no READ UNCOMMITTED isolation level (it would silently run as "
-                "READ COMMITTED); use IsolationLevel.READ_COMMITTED"
+                "PostgreSQL has no READ UNCOMMITTED isolation level "
+                "(IsolationLevel.READ_UNCOMMITTED would silently run as READ COMMITTED); use "
+                "IsolationLevel.READ_COMMITTED"
             )
         return super().begin_statements(isolation_level)
 

@@ -19,6 +19,7 @@ from orm.core.errors import ConfigurationError, DriverError, ValidationError
 from orm.core.metadata.model import EntityMetadata
 from orm.core.urls import redact_url
 from orm.query_builder import SimplePool, SqlConnection, SqlDriver
+from orm.query_builder.driver import SQL_ISOLATION_LEVELS
 from orm.sqlite.errors import translate_sqlite_error
 from orm.sqlite.functions import orm_json_contains, orm_lower
 from orm.sqlite.render import SqliteRenderer
@@ -209,8 +210,9 @@ class SqliteDriver(SqlDriver):
     def begin_statements(self, isolation_level: IsolationLevel | None) -> list[str]:
         if isolation_level not in (None, IsolationLevel.SERIALIZABLE):
             raise ValidationError(
-                f"SQLite transactions are always SERIALIZABLE; {isolation_level.value} is not "
-                f"available"
+                f"SQLite transactions are always SERIALIZABLE; "
+                f"{SQL_ISOLATION_LEVELS[isolation_level]} (IsolationLevel.{isolation_level.name}) "
+                f"is not available"
             )
         return ["BEGIN"]
 
