@@ -113,7 +113,7 @@ class Connections:
                     yield tx.connection
                 except BaseException as exc:
                     if savepoints:
-                        await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
+                        await rollback_keeping_error(tx.connection.rollback_to_savepoint(name), exc)
                     raise
                 if savepoints:
                     await tx.connection.release_savepoint(name)
@@ -133,7 +133,7 @@ class Connections:
             try:
                 yield connection
             except BaseException as exc:
-                await _undo_quietly(connection.rollback(), exc)
+                await rollback_keeping_error(connection.rollback(), exc)
                 raise
             cancelled = await _commit(connection)
             if on_commit is not None:
@@ -204,7 +204,7 @@ class TransactionScope:
                     committed = True
                 except BaseException as exc:
                     async with tx.lock:
-                        await _undo_quietly(tx.connection.rollback_to_savepoint(name), exc)
+                        await rollback_keeping_error(tx.connection.rollback_to_savepoint(name), exc)
                     raise
                 finally:
                     # Rolled back: the fork is put back as it was before the block's flushes.
@@ -227,8 +227,8 @@ class TransactionScope:
                 committed = True
             except BaseException as exc:
                 connections.current = None
-                await _undo_quietly(_stream.close_streams(tx), exc)
-                await _undo_quietly(connection.rollback(), exc)
+                await rollback_keeping_error(_stream.close_streams(tx), exc)
+                await rollback_keeping_error(connection.rollback(), exc)
                 raise
             finally:
                 # Rolled back: the fork is put back as it was before the transaction's flushes.
@@ -297,10 +297,11 @@ async def _commit_or_unknown(connection: Connection) -> None:
         ) from exc
 
 
-async def _undo_quietly(rollback: Awaitable[None], cause: BaseException) -> None:
+async def rollback_keeping_error(rollback: Awaitable[None], cause: BaseException) -> None:
     """Roll back after ``cause``; a failing rollback (the server may have rolled back already,
-    e.g. after a deadlock) must not hide the error that caused it."""
+    e.g. after a deadlock, or the connection is gone) must not hide the error that caused it:
+    it becomes a note on ``cause``, which the caller re-raises."""
     try:
         await rollback
     except Exception as exc:
-        cause.add_note(f"the rollback that followed also failed: {exc}")
+        cause.add_note(f"the rollback that followed also failed: {type(exc).__name__}: {exc}")

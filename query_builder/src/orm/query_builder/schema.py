@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex, CreateTable
 
 from orm.core.driver import SchemaManager
+from orm.core.transactions import rollback_keeping_error
 
 if TYPE_CHECKING:
     from orm.query_builder.connection import SqlConnection
@@ -37,13 +38,7 @@ async def run_in_transaction(
     try:
         result = await work()
     except BaseException as exc:
-        try:
-            await connection.rollback()
-        except Exception as rollback_error:
-            exc.add_note(
-                f"the rollback that followed also failed: "
-                f"{type(rollback_error).__name__}: {rollback_error}"
-            )
+        await rollback_keeping_error(connection.rollback(), exc)
         raise
     await connection.commit()
     return result
