@@ -11,26 +11,48 @@ import pytest
 from orm.core import IsolationLevel
 from orm.core.errors import ORMError
 from orm.core.orm import driver_class_for
-from tests.databases import database_url, ensure_configured_databases
+from tests.databases import DEFAULT_URLS, database_url, ensure_configured_databases
 
 
 class StatementLog(logging.Handler):
-    """Collects every statement the driver sends (the ``orm.sql`` log records)."""
+    """Collects every statement or command the driver sends (the ``orm.sql`` log records).
+
+    ``statements`` holds their text (SQL, or a MongoDB command); ``of_kind``/``count`` and
+    ``writes`` go by the record's portable ``operation`` (``SELECT``, ``INSERT``, ``UPDATE``,
+    ``DELETE``, ``BEGIN``, ``COMMIT``...), so one assertion holds on every database.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.statements: list[str] = []
+        self.operations: list[str] = []
+        self.targets: list[str | None] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.statements.append(getattr(record, "sql", record.getMessage()))
+        text = getattr(record, "sql", record.getMessage())
+        self.statements.append(text)
+        words = text.lstrip().split(None, 1)
+        self.operations.append(getattr(record, "operation", words[0].upper() if words else ""))
+        self.targets.append(getattr(record, "target", None))
 
     def clear(self) -> None:
         self.statements.clear()
+        self.operations.clear()
+        self.targets.clear()
+
+    def targets_of(self, keyword: str) -> list[str | None]:
+        """The tables (collections) addressed by each ``keyword`` operation, in order."""
+        wanted = keyword.upper()
+        return [t for t, op in zip(self.targets, self.operations, strict=True) if op == wanted]
+
+    def write_operations(self) -> list[str]:
+        """``INSERT``/``UPDATE``/``DELETE`` of every write, in order."""
+        return [op for op in self.operations if op in {"INSERT", "UPDATE", "DELETE"}]
 
     def of_kind(self, keyword: str) -> list[str]:
-        """Statements whose first word is ``keyword`` (``INSERT``, ``UPDATE``, ``BEGIN``...)."""
+        """What was sent as operation ``keyword`` (``INSERT``, ``UPDATE``, ``BEGIN``...)."""
         wanted = keyword.upper()
-        return [s for s in self.statements if s.lstrip().split(None, 1)[0].upper() == wanted]
+        return [s for s, op in zip(self.statements, self.operations, strict=True) if op == wanted]
 
     def count(self, keyword: str) -> int:
         return len(self.of_kind(keyword))
@@ -38,8 +60,8 @@ class StatementLog(logging.Handler):
     def writes(self) -> list[str]:
         return [
             s
-            for s in self.statements
-            if s.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+            for s, op in zip(self.statements, self.operations, strict=True)
+            if op in {"INSERT", "UPDATE", "DELETE"}
         ]
 
 
@@ -77,16 +99,22 @@ _DATABASE_OF: dict[str, str] = {}
 _NOT_APPLICABLE: dict[str, int] = {}
 
 
+def required_capabilities(item: pytest.Item) -> tuple[str, ...]:
+    """Every capability the test's ``capability`` marks ask for: of the module, the function
+    and the parameter set together (not only the closest mark)."""
+    return tuple(str(name) for marker in item.iter_markers("capability") for name in marker.args)
+
+
 def _missing_capability(item: pytest.Item, database: str) -> str | None:
     """Why ``item`` does not apply to ``database``'s Platform, or None when it does."""
-    marker = item.get_closest_marker("capability")
-    if marker is None:
+    wanted = required_capabilities(item)
+    if not wanted:
         return None
     try:
         platform = driver_class_for(database_url(database)).platform
     except ORMError:
         return None  # the driver is missing: the test itself reports it
-    for capability in marker.args:
+    for capability in wanted:
         if not platform.supports(capability):
             return capability
     level = item.callspec.params.get("level")  # type: ignore[attr-defined]
@@ -101,8 +129,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and "database" in callspec.params:
-            database = str(callspec.params["database"])
+        database_param = callspec.params.get("database") if callspec is not None else None
+        # (An empty parametrization, e.g. no server configured, holds pytest's NOTSET.)
+        if isinstance(database_param, str) and database_param in DEFAULT_URLS:
+            database = database_param
             if _missing_capability(item, database) is not None:
                 dropped.append(item)
                 _NOT_APPLICABLE[database] = _NOT_APPLICABLE.get(database, 0) + 1

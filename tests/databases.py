@@ -3,8 +3,9 @@
 The compliance suite's URLs (``ORM_PG_URL``, ``ORM_MYSQL_URL``) name a database that a fresh
 server does not have. Before collection, each configured server is asked, through its
 maintenance database, to create it when missing, so ``uv run pytest`` runs every test the
-machine can run. A server that does not answer is left alone here: its tests then skip, or
-fail under ``ORM_REQUIRE_DATABASES=1``, with the connection error.
+machine can run. A MongoDB-wire server (``ORM_MONGO_URL``) creates databases on the first
+write, so it is only asked to answer ``ping``. A server that does not answer is left alone here:
+its tests then skip, or fail under ``ORM_REQUIRE_DATABASES=1``, with the connection error.
 """
 
 from __future__ import annotations
@@ -20,26 +21,29 @@ DEFAULT_URLS = {
     "sqlite": "sqlite://:memory:",
     "postgres": "postgresql://postgres@127.0.0.1:5432/orm_test",
     "mariadb": "mysql://root@127.0.0.1:3306/orm_test",
+    "mongo": "mongodb://127.0.0.1:27017/orm_test",
 }
-URL_VARIABLES = {"postgres": "ORM_PG_URL", "mariadb": "ORM_MYSQL_URL"}
-SERVERS = ("postgres", "mariadb")
+URL_VARIABLES = {"postgres": "ORM_PG_URL", "mariadb": "ORM_MYSQL_URL", "mongo": "ORM_MONGO_URL"}
+SERVERS = ("postgres", "mariadb", "mongo")
+# The databases of a run without ORM_TEST_DATABASES.
+DEFAULT_DATABASES = ("sqlite", "postgres", "mariadb", "mongo")
 # Databases of their own for the migration and CLI tests (ORM_TEST_DB_SUFFIX keeps parallel
 # runs of several checkouts on one server apart).
 OWN_DATABASES = ("orm_migrations_test", "orm_cli_test")
 
 
 def database_url(name: str) -> str:
-    """The URL the tests use for database ``name`` (``sqlite``, ``postgres``, ``mariadb``)."""
+    """The URL the tests use for database ``name`` (a key of :data:`DEFAULT_URLS`)."""
     variable = URL_VARIABLES.get(name)
     return os.environ.get(variable, DEFAULT_URLS[name]) if variable else DEFAULT_URLS[name]
 
 
 def configured_databases() -> list[str]:
-    """The databases of this run: ``ORM_TEST_DATABASES`` (comma-separated) or all three."""
+    """The databases of this run: ``ORM_TEST_DATABASES`` (comma-separated) or the defaults."""
     selected = os.environ.get("ORM_TEST_DATABASES")
     if selected:
         return [name.strip() for name in selected.split(",") if name.strip()]
-    return list(DEFAULT_URLS)
+    return list(DEFAULT_DATABASES)
 
 
 def own_database_names() -> tuple[str, ...]:
@@ -99,7 +103,30 @@ async def _ensure_mysql(url: str, name: str) -> None:
         connection.close()
 
 
+async def _ping_mongo(url: str) -> None:
+    import pymongo
+
+    timeout_ms = int(CONNECT_TIMEOUT * 1000)
+    client: pymongo.AsyncMongoClient[dict[str, object]] = pymongo.AsyncMongoClient(
+        url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
+    try:
+        await client.admin.command("ping")
+        # Transactions a killed earlier run left open would block this run's schema drops on
+        # SecantusDB (tests/mongo_support.py): end them before the tests start. Every test
+        # closes its own sessions (the driver aborts what a connection leaves open).
+        # A server without the command has nothing of the kind to clean up.
+        with contextlib.suppress(pymongo.errors.OperationFailure):
+            await client.admin.command("killAllSessions", [])
+    finally:
+        await client.close()
+
+
 async def _ensure(kind: str, url: str, names: list[str]) -> None:
+    if kind == "mongo":
+        # Mongo creates a database on its first write: there is nothing to create beforehand.
+        await _ping_mongo(url)
+        return
     ensure = _ensure_postgres if kind == "postgres" else _ensure_mysql
     for name in names:
         await ensure(url, name)
@@ -108,11 +135,12 @@ async def _ensure(kind: str, url: str, names: list[str]) -> None:
 def ensure_databases(kind: str, url: str, extra: tuple[str, ...] = ()) -> str | None:
     """Create the database of ``url`` (and ``extra`` ones) on its server when missing.
 
+    A Mongo server (``kind`` ``"mongo"``) is only asked to answer: it creates databases lazily.
     Returns None when done, or why the server could not be asked (it is then left alone).
     """
     name = database_name(url)
     names = [n for n in (name, *extra) if n]
-    if not names:
+    if not names and kind != "mongo":
         return None
     try:
         asyncio.run(_ensure(kind, url, names))

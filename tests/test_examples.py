@@ -11,6 +11,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # postgres_quickstart.py needs a server; CI runs it from the built wheels (.ci/wheels).
+# quickstart_mongo.py needs the MongoDB-wire server of ORM_MONGO_URL (`bash .ci/mongo start`).
 SQLITE_EXAMPLES = [
     "readme.py",
     "quickstart.py",
@@ -37,5 +38,5 @@ def test_example_runs(name: str) -> None:
 
 def test_every_example_is_run_somewhere() -> None:
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(
-        [*SQLITE_EXAMPLES, "postgres_quickstart.py"]
+        [*SQLITE_EXAMPLES, "postgres_quickstart.py", "quickstart_mongo.py"]
     )

@@ -10,6 +10,10 @@ from orm.cli.app import cli
 from orm.core import redact_url as redact
 from tests.cli.conftest import Project
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 COMMANDS = sorted(cli.commands)
 
 

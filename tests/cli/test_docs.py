@@ -9,8 +9,14 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from orm.cli.app import cli
 from tests.cli.conftest import ORM_SCRIPT
+
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 MARKER = "<!-- generated from `orm <command> --help`"

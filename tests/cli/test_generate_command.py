@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.cli.conftest import ENTITIES_V2, Project
+
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

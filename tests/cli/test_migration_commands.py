@@ -6,10 +6,16 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from orm.core.orm import driver_class_for
 from orm.migrations.connection import sql_connection, sql_driver
 from tests.cli.conftest import ENTITIES_V1, ENTITIES_V2, ORM_SCRIPT, Project
 from tests.migrations.support import snapshot
+
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
 
 BOOKKEEPING = ("orm_migrations", "orm_migrations_lock")
 

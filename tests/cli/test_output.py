@@ -9,6 +9,10 @@ from rich.console import Console
 
 from orm.cli import output
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 
 def capture(monkeypatch: pytest.MonkeyPatch, *, terminal: bool) -> io.StringIO:
     buffer = io.StringIO()

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.cli.conftest import ENTITIES_V2, Project
 from tests.migrations.support import snapshot
+
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

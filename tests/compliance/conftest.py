@@ -18,6 +18,7 @@ import pytest
 from orm.core import ORM
 from orm.core.errors import ORMError
 from orm.core.orm import driver_class_for
+from tests.conftest import required_capabilities
 from tests.databases import configured_databases, database_url
 
 __all__ = ["configured_databases", "database_url"]
@@ -41,11 +42,9 @@ def database(request: pytest.FixtureRequest) -> str:
         driver_class = driver_class_for(url)
     except ORMError as exc:
         _unavailable(name, str(exc))
-    marker = request.node.get_closest_marker("capability")
-    if marker is not None:
-        for capability in marker.args:
-            if not driver_class.platform.supports(capability):
-                pytest.skip(f"{name} lacks the capability {capability!r} (Platform.{capability})")
+    for capability in required_capabilities(request.node):
+        if not driver_class.platform.supports(capability):
+            pytest.skip(f"{name} lacks the capability {capability!r} (Platform.{capability})")
     return name
 
 
@@ -56,8 +55,7 @@ MakeOrm = Callable[..., Awaitable[ORM]]
 async def make_orm(database: str, request: pytest.FixtureRequest) -> AsyncIterator[MakeOrm]:
     """``orm = await make_orm([Author, Book])``: an ORM on a fresh schema, closed afterwards."""
     opened: list[ORM] = []
-    marker = request.node.get_closest_marker("capability")
-    marker_capabilities: tuple[str, ...] = tuple(marker.args) if marker is not None else ()
+    marker_capabilities = required_capabilities(request.node)
 
     async def factory(entities: Sequence[type[Any]], **options: Any) -> ORM:
         try:

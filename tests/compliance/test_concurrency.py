@@ -122,7 +122,8 @@ async def _kill_one_pooled_connection(orm: ORM) -> Any:
     return victim_id
 
 
-@pytest.mark.capability("concurrent_connections")
+# The connection is ended with SQL (pg_terminate_backend, KILL).
+@pytest.mark.capability("concurrent_connections", "sql")
 async def test_a_connection_dropped_by_the_server_is_replaced(make_orm: MakeOrm) -> None:
     orm = await make_orm(LIBRARY, pool_max_size=2)
     em = orm.em.fork()

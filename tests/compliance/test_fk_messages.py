@@ -14,6 +14,9 @@ from orm.core.errors import DriverError
 
 from .conftest import MakeOrm
 
+# Messages of the database's own foreign keys (Platform.foreign_keys).
+pytestmark = pytest.mark.capability("foreign_keys")
+
 
 @entity
 class Member:

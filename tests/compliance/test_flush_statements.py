@@ -28,9 +28,13 @@ async def test_persisting_a_graph_is_one_insert_per_table_in_one_transaction(
     em.persist(_graph())
     sql_log.clear()
     await em.flush()
-    inserts = sql_log.of_kind("INSERT")
-    tables = [s.split()[2].strip('"`') for s in inserts]
-    assert tables == ["author", "tag", "book", "book_tags"]
+    tables = sql_log.targets_of("INSERT")
+    if orm.driver.platform.link_arrays:
+        # The books' tag ids are written in the books themselves.
+        assert tables == ["author", "tag", "book"]
+        assert sql_log.write_operations() == ["INSERT"] * 3
+    else:
+        assert tables == ["author", "tag", "book", "book_tags"]
     assert sql_log.count("BEGIN") + sql_log.count("START") == 1
     assert sql_log.count("COMMIT") == 1
     assert await em.fork().count(Book) == 3
@@ -50,8 +54,7 @@ async def test_changing_three_titles_is_one_update(
         book.title = book.title.upper()
     sql_log.clear()
     await reader.flush()
-    assert len(sql_log.writes()) == 1
-    assert sql_log.writes()[0].lstrip().upper().startswith("UPDATE")
+    assert sql_log.write_operations() == ["UPDATE"]
     fresh = await orm.em.fork().find(Book, order_by={"id": "asc"})
     assert [b.title for b in fresh] == ["BOOK 0", "BOOK 1", "BOOK 2"]
 
@@ -107,8 +110,7 @@ async def test_cascade_remove_deletes_children_first(
     other.remove(author)
     sql_log.clear()
     await other.flush()
-    deletes = sql_log.of_kind("DELETE")
-    assert [s.split()[2].strip('"`') for s in deletes] == ["book", "author"]
+    assert sql_log.targets_of("DELETE") == ["book", "author"]
     check = orm.em.fork()
     assert await check.count(Author) == 0
     assert await check.count(Book) == 0

@@ -102,5 +102,6 @@ async def test_refresh_must_be_a_bool_and_needs_select_in_with_populate(
     em = orm.em.fork()
     with pytest.raises(ValidationError, match="refresh must be True or False"):
         await em.find(Author, refresh="yes")
-    with pytest.raises(ValidationError, match="refresh=True with populate needs"):
-        await em.find(Book, populate=["author"], strategy="joined", refresh=True)
+    if orm.driver.platform.joined_loading:
+        with pytest.raises(ValidationError, match="refresh=True with populate needs"):
+            await em.find(Book, populate=["author"], strategy="joined", refresh=True)

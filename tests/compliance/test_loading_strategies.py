@@ -29,7 +29,7 @@ from .models import (
 )
 
 ONE_STATEMENT = [
-    "joined",
+    pytest.param("joined", marks=pytest.mark.capability("joined_loading")),
     pytest.param("json-aggregate", marks=pytest.mark.capability("json_aggregate_loading")),
 ]
 
@@ -247,6 +247,7 @@ async def test_self_reference_and_partial_root(
     ]
 
 
+@pytest.mark.capability("joined_loading")
 async def test_find_one_by_key_with_joined_is_one_statement(
     make_orm: MakeOrm, sql_log: StatementLog
 ) -> None:
@@ -263,6 +264,7 @@ async def test_find_one_by_key_with_joined_is_one_statement(
     assert bob.profile is None
 
 
+@pytest.mark.capability("joined_loading")
 async def test_config_default_strategy(make_orm: MakeOrm, sql_log: StatementLog) -> None:
     orm = await make_orm(LIBRARY, load_strategy="joined")
     await _seed(orm)
@@ -291,6 +293,7 @@ async def test_bad_options_are_clear_errors(make_orm: MakeOrm) -> None:
             await em.find(Author, populate=["books"], strategy="json-aggregate")
 
 
+@pytest.mark.capability("joined_loading")
 async def test_unpopulated_relations_stay_unloaded(make_orm: MakeOrm) -> None:
     orm = await make_orm(LIBRARY)
     await _seed(orm)
@@ -300,6 +303,7 @@ async def test_unpopulated_relations_stay_unloaded(make_orm: MakeOrm) -> None:
         _ = books[0].author.name
 
 
+@pytest.mark.capability("composite_keys")
 @pytest.mark.parametrize("strategy", ONE_STATEMENT)
 async def test_composite_keys_made_of_relations(
     make_orm: MakeOrm, sql_log: StatementLog, strategy: str

@@ -81,7 +81,11 @@ async def test_filter_through_many_to_one_join(make_orm: MakeOrm, sql_log: State
     sql_log.clear()
     books = await em.find(Book, {"author": {"name": {"$like": "J%"}}}, order_by={"title": "asc"})
     assert [b.title for b in books] == ["Emma", "Wall", "Winter"]
-    assert "JOIN" in sql_log.statements[0].upper()
+    assert sql_log.count("SELECT") == 1
+    if orm.driver.platform.sql:
+        assert "JOIN" in sql_log.statements[0].upper()
+    else:
+        assert "$lookup" in sql_log.statements[0]
     jon = await em.find_one_or_fail(Author, {"email": "jon@wall.st"})
     assert [b.title for b in await em.find(Book, {"author": jon}, order_by={"title": "asc"})] == [
         "Wall",

@@ -15,6 +15,9 @@ from ..conftest import StatementLog
 from .conftest import MakeOrm
 from .models import LIBRARY, Author, Book, Course, Enrollment, Profile, Publisher, Student, Tag
 
+# The query builder and raw SQL: databases that speak SQL (Platform.sql).
+pytestmark = pytest.mark.capability("sql")
+
 # (name, email, age, [(title, price, [tags])]); Iliad has no publisher, bob no books.
 AUTHORS: list[tuple[str, str, int | None, list[tuple[str, str | None, list[str]]]]] = [
     (

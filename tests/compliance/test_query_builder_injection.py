@@ -19,6 +19,9 @@ from ..conftest import StatementLog
 from .conftest import MakeOrm
 from .models import LIBRARY, Author, Book, Sample
 
+# The query builder and raw SQL: databases that speak SQL (Platform.sql).
+pytestmark = pytest.mark.capability("sql")
+
 HOSTILE = [
     "x' OR '1'='1",
     "'; DROP TABLE author; --",

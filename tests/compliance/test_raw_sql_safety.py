@@ -22,6 +22,9 @@ from orm.query_builder import raw
 from ..conftest import StatementLog
 from .conftest import MakeOrm
 
+# The query builder and raw SQL: databases that speak SQL (Platform.sql).
+pytestmark = pytest.mark.capability("sql")
+
 INJECTION = ") ; DELETE FROM safety_note; SELECT ("
 
 

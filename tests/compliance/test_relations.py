@@ -93,7 +93,11 @@ async def test_many_to_many_add_and_remove_write_pivot_rows(
     loaded.tags.add(green)
     sql_log.clear()
     await em.flush()
-    assert [s.split()[0].upper() for s in sql_log.writes()] == ["DELETE", "INSERT", "INSERT"]
+    if orm.driver.platform.link_arrays:
+        # $pull from the book's tag ids, the new tag, $addToSet of its id.
+        assert sql_log.write_operations() == ["UPDATE", "INSERT", "UPDATE"]
+    else:
+        assert sql_log.write_operations() == ["DELETE", "INSERT", "INSERT"]
     names = sorted(
         t.name
         for t in (await orm.em.fork().find_one_or_fail(Book, book.id, populate=["tags"])).tags
@@ -147,10 +151,11 @@ async def test_cascade_remove_loads_unloaded_children(
     sql_log.clear()
     await em.flush()
     assert sql_log.count("SELECT") == 1  # the comments of all three posts, at once
-    assert [s.split()[2].strip('"`') for s in sql_log.of_kind("DELETE")] == ["comment", "post"]
+    assert sql_log.targets_of("DELETE") == ["comment", "post"]
     assert await orm.em.fork().count(Comment) == 0
 
 
+@pytest.mark.capability("sql", "foreign_keys")
 async def test_removing_without_cascade_is_a_foreign_key_error(make_orm: MakeOrm) -> None:
     from orm.core import ForeignKeyViolation
 
@@ -218,8 +223,7 @@ async def test_cycle_between_tables_is_broken_at_the_nullable_key(
     em.persist(team)
     sql_log.clear()
     await em.flush()
-    kinds = [s.split()[0].upper() for s in sql_log.writes()]
-    assert kinds == ["INSERT", "INSERT", "UPDATE"]
+    assert sql_log.write_operations() == ["INSERT", "INSERT", "UPDATE"]
     loaded = await orm.em.fork().find_one_or_fail(Team, team.id, populate=["captain"])
     assert loaded.captain is not None and loaded.captain.name == "Cap"
 
@@ -245,16 +249,26 @@ async def test_a_new_entity_missing_a_required_relation_is_reported(make_orm: Ma
         await em.flush()
 
 
-async def test_natural_and_composite_keys(make_orm: MakeOrm) -> None:
-    orm = await make_orm([Country, Student, Course, Enrollment])
+async def test_natural_keys(make_orm: MakeOrm) -> None:
+    orm = await make_orm([Country])
     em = orm.em.fork()
-    country = Country(code="NO", name="Norway")
-    student, course = Student(name="Sam"), Course(title="Math")
-    enrollment = Enrollment(student=student, course=course, year=2026, grade="A")
-    em.persist([country, enrollment])
+    em.persist(Country(code="NO", name="Norway"))
     await em.flush()
     em = orm.em.fork()
-    assert (await em.find_one_or_fail(Country, "NO")).name == "Norway"
+    norway = await em.find_one_or_fail(Country, "NO")
+    assert norway.name == "Norway" and em.get_reference(Country, "NO") is norway
+    assert [c.code for c in await em.find(Country, {"code": {"$in": ["NO", "SE"]}})] == ["NO"]
+
+
+@pytest.mark.capability("composite_keys")
+async def test_composite_keys(make_orm: MakeOrm) -> None:
+    orm = await make_orm([Student, Course, Enrollment])
+    em = orm.em.fork()
+    student, course = Student(name="Sam"), Course(title="Math")
+    enrollment = Enrollment(student=student, course=course, year=2026, grade="A")
+    em.persist(enrollment)
+    await em.flush()
+    em = orm.em.fork()
     key = (student.id, course.id, 2026)
     loaded = await em.find_one_or_fail(Enrollment, key)
     assert loaded.grade == "A"

@@ -178,7 +178,9 @@ async def failing_block(em: EntityManager, work: Callable[[], None] | None) -> N
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 @pytest.mark.parametrize("when", ["before", "inside", "after"])
-@pytest.mark.parametrize("scope", ["savepoint", "transaction"])
+@pytest.mark.parametrize(
+    "scope", [pytest.param("savepoint", marks=pytest.mark.capability("savepoints")), "transaction"]
+)
 async def test_a_rolled_back_block_keeps_every_change_pending(
     make_orm: MakeOrm, sql_log: StatementLog, kind: Kind, when: str, scope: str
 ) -> None:
@@ -213,6 +215,7 @@ async def test_a_rolled_back_block_keeps_every_change_pending(
     assert sql_log.writes() == []
 
 
+@pytest.mark.capability("savepoints")
 async def test_changes_of_several_flushes_in_the_failed_block_are_all_pending_again(
     make_orm: MakeOrm,
 ) -> None:

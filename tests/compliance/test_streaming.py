@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
-import re
 import tracemalloc
 from contextlib import aclosing
 from decimal import Decimal
@@ -62,11 +61,6 @@ async def _stream_names(orm: ORM, where: Any = None, **options: Any) -> list[str
 def _fetches(sql_log: StatementLog) -> int:
     """Round trips of a stream: keyset SELECTs, or a cursor's SELECT and FETCHes."""
     return sql_log.count("SELECT") + sql_log.count("FETCH")
-
-
-def _from(table: str, statements: list[str]) -> list[str]:
-    pattern = re.compile(rf"FROM [`\"]?{table}[`\"]? ")
-    return [s for s in statements if pattern.search(s)]
 
 
 # -- what a stream yields ------------------------------------------------------------------
@@ -123,9 +117,9 @@ async def test_populate_runs_per_batch_one_query_per_level(
     async for author in stream_em.stream(Author, batch_size=10, populate=["books.tags"]):
         seen[author.name] = sorted((b.title, [t.name for t in b.tags]) for b in author.books)
     assert seen == expected
-    selects = sql_log.of_kind("SELECT")
-    assert len(_from("book", selects)) == 3  # three batches, one books query each
-    assert len(_from("tag", selects)) == 3  # and one tags query each
+    selects = sql_log.targets_of("SELECT")
+    assert selects.count("book") == 3  # three batches, one books query each
+    assert selects.count("tag") == 3  # and one tags query each
     assert _fetches(sql_log) == 3 + 3 + 3
 
 
@@ -435,6 +429,7 @@ async def test_an_in_place_json_change_keeps_the_entity_managed(make_orm: MakeOr
     assert stored[0] == {"n": -1} and stored[3] == {"n": -1} and stored[1] == {"n": 1}
 
 
+@pytest.mark.capability("composite_keys")
 async def test_composite_relation_keys_need_a_cursor(make_orm: MakeOrm) -> None:
     orm = await make_orm([Student, Course, Enrollment])
     em = orm.em.fork()

@@ -200,3 +200,52 @@ def test_tables_outside_a_cycle_still_follow_their_dependencies() -> None:
 def test_empty() -> None:
     order = compute_commit_order([])
     assert order.order == [] and order.position == {}
+
+
+@entity
+class Label:
+    id: int = PrimaryKey()
+
+
+@entity
+class Album:
+    id: int = PrimaryKey()
+    labels: Collection[Label] = ManyToMany(Label)
+
+
+@entity
+class Song:
+    id: int = PrimaryKey()
+    covers: Collection[Song] = ManyToMany("Song")
+
+
+def test_link_arrays_put_the_owner_of_a_many_to_many_after_its_target() -> None:
+    metas = _metas(Album, Label)
+    listed = [metas["Album"], metas["Label"]]
+    # A pivot table needs no order between the two sides: the listed order stays.
+    assert _names(compute_commit_order(listed).order) == ["Album", "Label"]
+    # Links stored on the owner: the targets' keys must be known when the owner is inserted.
+    assert _names(compute_commit_order(listed, link_arrays=True).order) == ["Label", "Album"]
+
+
+def test_the_link_array_preference_gives_way_to_a_cycle() -> None:
+    metas = _metas(Song)
+    assert _names(compute_commit_order([metas["Song"]], link_arrays=True).order) == ["Song"]
+
+
+@entity
+class Fan:
+    id: int = PrimaryKey()
+    clubs: Collection[Club] = ManyToMany("Club")
+
+
+@entity
+class Club:
+    id: int = PrimaryKey()
+    scouted: Collection[Fan] = ManyToMany(Fan)
+
+
+def test_many_to_many_arrays_both_ways_fall_back_to_the_listed_order() -> None:
+    metas = _metas(Fan, Club)
+    order = compute_commit_order([metas["Fan"], metas["Club"]], link_arrays=True).order
+    assert _names(order) == ["Fan", "Club"]

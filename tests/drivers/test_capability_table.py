@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from orm.core import IsolationLevel, Platform
+from orm.mongo import MongoDriver
 from orm.mysql.server import ASSUMED_MARIADB, ASSUMED_MYSQL, platform_for
 from orm.postgres import PostgresDriver
 from orm.query_builder.driver import SQL_ISOLATION_LEVELS
@@ -21,6 +22,8 @@ def _cell(platform: Platform, capability: str) -> str:
     if capability == "isolation_levels":
         if set(value) == set(IsolationLevel):
             return "all four"
+        if not value:
+            return "none (snapshot)"
         return ", ".join(SQL_ISOLATION_LEVELS[level] for level in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -33,6 +36,7 @@ def render_table() -> str:
         PostgresDriver.platform,
         platform_for(ASSUMED_MARIADB),
         platform_for(ASSUMED_MYSQL),
+        MongoDriver.platform,
     ]
     lines = [
         "| capability | " + " | ".join(p.name for p in platforms) + " |",

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from orm.core import EntityManager
 from tests.fuzz import strategies as fz
 from tests.fuzz.harness import (
+    DECLARED_LIMITS,
     Databases,
     assert_rejected,
     assert_same_everywhere,
@@ -56,7 +57,10 @@ def dbs() -> Iterator[Databases]:
         _unavailable("a fuzz database", str(exc))
     yield databases
     databases.close()
-    print(f"\nfuzz cases run: {databases.cases} on {', '.join(databases.orms)}")
+    print(
+        f"\nfuzz cases run: {databases.cases} on {', '.join(databases.orms)}; "
+        f"{DECLARED_LIMITS[0]} outcomes left out as a driver's declared limit"
+    )
 
 
 @FUZZ
@@ -72,8 +76,10 @@ def test_a_filter_returns_the_same_rows_on_every_database(dbs: Databases, where:
 def test_the_query_builder_and_count_agree_with_find(dbs: Databases, where: Any) -> None:
     async def through_builder(em: EntityManager) -> tuple[list[int], list[int], int]:
         found = ids(await em.find(FzNote, where))
-        qb = em.create_query_builder(FzNote, "n")
-        built = ids(await qb.where(where).get_result_list())
+        built = found  # a database without SQL has no query builder: find and count still agree
+        if em.orm.driver.platform.sql:
+            qb = em.create_query_builder(FzNote, "n")
+            built = ids(await qb.where(where).get_result_list())
         return found, built, await em.count(FzNote, where)
 
     outcomes = dbs.run(through_builder, lambda result: result)

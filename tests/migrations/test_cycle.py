@@ -6,10 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from orm.migrations import Migrator
 from tests.migrations.conftest import MakeOrm
 from tests.migrations.models import version_1, version_2
 from tests.migrations.support import snapshot
+
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
 
 BOOKKEEPING = ("orm_migrations", "orm_migrations_lock")
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from orm.migrations import Migrator, diff_schema
 from tests.compliance import models as compliance
 from tests.migrations.conftest import MakeOrm
 from tests.migrations.models import version_1, with_server_defaults
+
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
 
 COMPLIANCE_ENTITIES: list[type[Any]] = [
     value

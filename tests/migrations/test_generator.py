@@ -24,6 +24,10 @@ from tests.migrations.chinook import load
 from tests.migrations.conftest import MakeOrm
 from tests.migrations.models import version_2, with_key_part_index, with_table_indexes
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

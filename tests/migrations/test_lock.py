@@ -14,6 +14,10 @@ from orm.query_builder import SqlConnection
 from tests.migrations.conftest import MakeOrm
 from tests.migrations.models import version_1
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 SLOW_MIGRATION = """
 import asyncio
 

@@ -11,6 +11,10 @@ from tests.migrations.conftest import MakeOrm
 from tests.migrations.models import version_1
 from tests.migrations.support import snapshot
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 
 def write(folder: Path, name: str, up: list[str], down: list[str], extra: str = "") -> None:
     folder.mkdir(parents=True, exist_ok=True)

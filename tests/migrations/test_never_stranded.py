@@ -19,6 +19,10 @@ from orm.query_builder import SqlConnection
 from orm.query_builder.schema import run_in_transaction
 from tests.migrations.conftest import MakeOrm
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 
 def loan_entities(*values: str) -> list[type[Any]]:
     LoanStatus = enum.Enum("LoanStatus", [(v.upper(), v) for v in values])  # type: ignore[misc]

@@ -17,6 +17,10 @@ from tests.migrations.models import with_key_part_index, with_table_indexes, wit
 from tests.migrations.support import snapshot
 from tests.migrations.test_cycle import BOOKKEEPING, lint
 
+# Migrations, entity generation and the SQL schema diff need a SQL database (Platform.sql);
+# tests/cli/test_mongo_cli.py covers the CLI on MongoDB.
+pytestmark = pytest.mark.capability("sql")
+
 WANTED_INDEXES = {
     ("writer", "ix_writer_last_name_first_name"): (("last_name", "first_name"), False),
     ("writer", "ix_writer_mail"): (("email",), False),

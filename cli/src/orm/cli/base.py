@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 a failed check (``migration:check`` found differences, ``debug``
 could not reach the database) or an error while working; 2 a usage error (bad options, no
-configuration found); 130 interrupted (Ctrl-C).
+configuration found, a SQL-only command on a driver without SQL); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from orm.cli import output
 from orm.cli.config import ConfigNotFoundError, LoadedConfig, load_config, start_orm
 from orm.core import ORM
 from orm.core.errors import ORMError
+from orm.migrations.connection import SqlOnlyError
 
 T = TypeVar("T")
 
@@ -39,8 +40,13 @@ class State:
 
 
 @asynccontextmanager
-async def open_orm(state: State) -> AsyncIterator[tuple[LoadedConfig, ORM]]:
+async def open_orm(
+    state: State, check: Callable[[LoadedConfig], None] | None = None
+) -> AsyncIterator[tuple[LoadedConfig, ORM]]:
+    """The configured ORM, closed after; ``check`` may refuse the configuration before it starts."""
     loaded = await load_config(state.config_option)
+    if check is not None:
+        check(loaded)
     orm = await start_orm(loaded)
     try:
         yield loaded, orm
@@ -52,7 +58,7 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     """Run a command's coroutine; turn orm errors into a message and an exit code."""
     try:
         return asyncio.run(_call(work))
-    except ConfigNotFoundError as exc:
+    except (ConfigNotFoundError, SqlOnlyError) as exc:
         output.error(str(exc))
         raise click.exceptions.Exit(2) from None
     except CheckFailed:

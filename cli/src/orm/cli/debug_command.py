@@ -11,9 +11,11 @@ from rich.table import Table
 from orm.cli import output
 from orm.cli.base import CheckFailed, State, cli, run
 from orm.cli.config import StartError, load_config, start_orm
-from orm.core import redact_url
+from orm.cli.sql_only import non_sql_platform
+from orm.core import ORM, redact_url
 from orm.core.errors import ORMError
 from orm.migrations import Migrator
+from orm.migrations.connection import speaks_sql
 
 
 @cli.command("debug")
@@ -29,9 +31,16 @@ def debug(state: State) -> None:
         )
         output.out.print(f"project root:  {escape(str(loaded.root))}")
         output.out.print(f"url:           {escape(redact_url(config.url or '(none)'))}")
-        output.out.print(
-            f"migrations:    {escape(config.migrations_path)} (table {config.migrations_table})"
-        )
+        without_sql = non_sql_platform(loaded)
+        if without_sql is None:
+            output.out.print(
+                f"migrations:    {escape(config.migrations_path)} (table {config.migrations_table})"
+            )
+        else:
+            output.out.print(
+                f"migrations:    not available on {escape(without_sql)} (SQL databases only; "
+                f"`orm schema:update --run` creates what is missing)"
+            )
         try:
             orm = await start_orm(loaded)
         except StartError as exc:
@@ -47,16 +56,28 @@ def debug(state: State) -> None:
             output.out.print(table)
             started = time.perf_counter()
             try:
-                migrator = Migrator(orm)
-                executed = await migrator.executed()
-                pending = await migrator.pending()
+                counts = await _migration_counts(orm)
             except ORMError as exc:
                 output.out.print(f"database:      does not answer: {escape(redact_url(str(exc)))}")
                 raise CheckFailed from exc
             elapsed = (time.perf_counter() - started) * 1000
             output.out.print(f"database:      answers ({elapsed:.0f} ms)")
-            output.out.print(f"migrations:    {len(executed)} executed, {len(pending)} pending")
+            if counts is not None:
+                output.out.print(f"migrations:    {counts}")
         finally:
             await orm.close()
 
     run(work)
+
+
+async def _migration_counts(orm: ORM) -> str | None:
+    """``"N executed, M pending"`` read from the database; None on a driver without SQL
+    migrations, after a round trip of its own (a count of the first entity's rows)."""
+    if speaks_sql(orm.driver):
+        migrator = Migrator(orm)
+        executed = await migrator.executed()
+        pending = await migrator.pending()
+        return f"{len(executed)} executed, {len(pending)} pending"
+    first = next(iter(orm.metadata.values()))  # ORM.init needs at least one entity
+    await orm.em.fork().count(first.cls)
+    return None

@@ -9,6 +9,7 @@ import click
 from orm.cli import output
 from orm.cli.base import State, cli, run
 from orm.cli.config import LoadedConfig, StartError, load_config
+from orm.cli.sql_only import require_generator
 from orm.core.errors import ORMError
 from orm.core.orm import driver_class_for
 from orm.core.urls import redact_url
@@ -48,6 +49,7 @@ def generate(
         config = loaded.config
         if not config.url:
             raise click.UsageError("the configuration has no url: set Config(url=...)")
+        require_generator(loaded)
         driver = await _driver(loaded)
         table = config.migrations_table
         with output.table_progress("generating the entity modules") as on_table:

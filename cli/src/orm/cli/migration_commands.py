@@ -1,4 +1,7 @@
-"""``migration:create|up|down|list|pending|check|fresh``."""
+"""``migration:create|up|down|list|pending|check|fresh``.
+
+Each stops before connecting on a driver without SQL migrations (MongoDB), with exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from rich.table import Table
 
 from orm.cli import output
 from orm.cli.base import CheckFailed, State, cli, open_orm, run
+from orm.cli.sql_only import require_migrations
 from orm.migrations import Migrator, RunResult
 
 
@@ -47,7 +51,7 @@ def _report(result: RunResult, started: float, to: str | None = None) -> None:
 
 
 async def _migrate(state: State, direction: str, to: str | None) -> None:
-    async with open_orm(state) as (_, orm):
+    async with open_orm(state, check=require_migrations) as (_, orm):
         started = time.perf_counter()
         with output.migration_progress() as progress:
             migrator = Migrator(orm, progress=progress)
@@ -78,7 +82,7 @@ def migration_create(state: State, name: str | None, blank: bool, initial: bool)
         raise click.UsageError("--blank and --initial cannot be combined")
 
     async def work() -> None:
-        async with open_orm(state) as (_, orm):
+        async with open_orm(state, check=require_migrations) as (_, orm):
             migrator = Migrator(orm)
             with output.working("comparing the entities with the database"):
                 created = await migrator.create(name, blank=blank, initial=initial)
@@ -128,7 +132,7 @@ def migration_list(state: State) -> None:
     """List every migration with when it was executed."""
 
     async def work() -> None:
-        async with open_orm(state) as (_, orm):
+        async with open_orm(state, check=require_migrations) as (_, orm):
             migrator = Migrator(orm)
             statuses = await migrator.status()
         _stray_files(migrator)
@@ -155,7 +159,7 @@ def migration_pending(state: State) -> None:
     """List the migrations not executed yet."""
 
     async def work() -> None:
-        async with open_orm(state) as (_, orm):
+        async with open_orm(state, check=require_migrations) as (_, orm):
             migrator = Migrator(orm)
             pending = await migrator.pending()
         _stray_files(migrator)
@@ -172,7 +176,7 @@ def migration_check(state: State) -> None:
     """Exit with 1 when the entities and the database differ (for CI)."""
 
     async def work() -> None:
-        async with open_orm(state) as (_, orm):
+        async with open_orm(state, check=require_migrations) as (_, orm):
             migrator = Migrator(orm)
             pending = await migrator.pending()
             with output.working("comparing the schema"):

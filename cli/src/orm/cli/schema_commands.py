@@ -1,4 +1,8 @@
-"""``schema:create``, ``schema:update``, ``schema:drop``, ``schema:fresh``."""
+"""``schema:create``, ``schema:update``, ``schema:drop``, ``schema:fresh``.
+
+On a SQL driver they print or run SQL; on a driver without SQL (MongoDB) the driver's schema
+manager does the work (see :mod:`orm.cli.schema_without_sql`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,14 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from orm.cli import output
+from orm.cli import output, schema_without_sql
 from orm.cli.base import State, cli, open_orm, run
 from orm.core import ORM
 from orm.migrations import schema
+from orm.migrations.connection import speaks_sql
+
+DUMP_HELP = "Print the SQL (on MongoDB: the commands) and change nothing."
+RUN_HELP = "Change the database: run the SQL (on MongoDB: the commands)."
 
 
 def _mode(dump: bool, execute: bool) -> None:
@@ -20,17 +28,24 @@ def _mode(dump: bool, execute: bool) -> None:
 
 
 def _schema_command(
-    name: str, help_text: str, plan: Callable[[ORM], Awaitable[list[str]]], done: str
+    name: str,
+    help_text: str,
+    plan: Callable[[ORM], Awaitable[list[str]]],
+    done: str,
+    without_sql: Callable[[ORM, bool], Awaitable[None]],
 ) -> None:
     @cli.command(name, help=help_text)
-    @click.option("--dump", is_flag=True, help="Print the SQL and change nothing.")
-    @click.option("--run", "execute", is_flag=True, help="Run the SQL against the database.")
+    @click.option("--dump", is_flag=True, help=DUMP_HELP)
+    @click.option("--run", "execute", is_flag=True, help=RUN_HELP)
     @click.pass_obj
     def command(state: State, dump: bool, execute: bool) -> None:
         _mode(dump, execute)
 
         async def work() -> None:
             async with open_orm(state) as (_, orm):
+                if not speaks_sql(orm.driver):
+                    await without_sql(orm, dump)
+                    return
                 statements = await plan(orm)
                 if dump:
                     output.print_sql(statements)
@@ -58,24 +73,27 @@ _schema_command(
     "Create every entity table (for a new, empty database).",
     _create,
     "schema created",
+    schema_without_sql.create,
 )
 _schema_command(
     "schema:drop",
     "Drop every entity table (other tables are left alone).",
     _drop,
     "schema dropped",
+    schema_without_sql.drop,
 )
 _schema_command(
     "schema:fresh",
     "Drop the entity tables and create them again (all their data is lost).",
     _fresh,
     "schema recreated",
+    schema_without_sql.fresh,
 )
 
 
 @cli.command("schema:update")
-@click.option("--dump", is_flag=True, help="Print the SQL and change nothing.")
-@click.option("--run", "execute", is_flag=True, help="Run the SQL against the database.")
+@click.option("--dump", is_flag=True, help=DUMP_HELP)
+@click.option("--run", "execute", is_flag=True, help=RUN_HELP)
 @click.option("--drop", is_flag=True, help="Also drop tables and columns the entities lack.")
 @click.pass_obj
 def schema_update(state: State, dump: bool, execute: bool, drop: bool) -> None:
@@ -84,6 +102,9 @@ def schema_update(state: State, dump: bool, execute: bool, drop: bool) -> None:
 
     async def work() -> None:
         async with open_orm(state) as (_, orm):
+            if not speaks_sql(orm.driver):
+                await schema_without_sql.update(orm, dump, drop)
+                return
             with output.working("comparing the entities with the database"):
                 diff = await schema.update_diff(orm, drop=drop)
             for description in diff.skipped:

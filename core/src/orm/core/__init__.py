@@ -31,9 +31,11 @@ from orm.core.errors import (
     NotFoundError,
     NotLoadedError,
     NotNullViolation,
+    NotSupportedError,
     OptimisticLockError,
     ORMError,
     PoolTimeoutError,
+    TransactionConflictError,
     UniqueConstraintViolation,
     ValidationError,
 )
@@ -47,6 +49,7 @@ from orm.core.metadata.fields import (
     Property,
 )
 from orm.core.metadata.indexes import Index, Unique
+from orm.core.metadata.keys_policy import KeyPolicy
 from orm.core.metadata.model import (
     Cascade,
     EntityMetadata,
@@ -85,6 +88,7 @@ __all__ = [
     "Index",
     "InsertBatch",
     "IsolationLevel",
+    "KeyPolicy",
     "LoadStrategy",
     "LockMode",
     "LockWaitError",
@@ -95,6 +99,7 @@ __all__ = [
     "NotFoundError",
     "NotLoadedError",
     "NotNullViolation",
+    "NotSupportedError",
     "ORMError",
     "OneToMany",
     "OneToOne",
@@ -108,6 +113,7 @@ __all__ = [
     "RelationKind",
     "ScalarKind",
     "SchemaManager",
+    "TransactionConflictError",
     "Unique",
     "UniqueConstraintViolation",
     "UpdateBatch",

@@ -64,6 +64,20 @@ class Platform:
     json_aggregate_loading: bool = False
     # Who generates the keys entities leave undecided (docs/drivers.md#key-policy).
     key_policy: KeyPolicy = SQL_KEY_POLICY
+    # Where ManyToMany links live: False, rows of a pivot table (PivotBatch inserts and deletes
+    # them); True, an array of target keys on the owning row/document, which an InsertBatch of
+    # new owners carries as the relation's value (a list of key tuples) and PivotBatch adds to
+    # or removes from (see docs/drivers.md#many-to-many-storage).
+    link_arrays: bool = False
+    # The database enforces relations: a reference to a missing row, or removing a row still
+    # referenced, is a ForeignKeyViolation (False: the application's data is trusted).
+    foreign_keys: bool = True
+    # Entities may have composite primary keys (several columns).
+    composite_keys: bool = True
+    # Datetimes keep microseconds (False: the database keeps milliseconds).
+    microsecond_datetimes: bool = True
+    # The database speaks SQL: em.execute() runs raw SQL, em.create_query_builder() works.
+    sql: bool = True
 
     def supports(self, capability: str) -> bool:
         return bool(getattr(self, capability))
@@ -71,7 +85,11 @@ class Platform:
 
 @dataclass
 class InsertBatch:
-    """Rows for one table with the same column set: one multi-row INSERT."""
+    """Rows for one table with the same column set: one multi-row INSERT.
+
+    On a platform with ``link_arrays``, ``properties`` may hold owning ManyToMany relations:
+    their value in a row is the list of the linked targets' key tuples.
+    """
 
     entity: EntityMetadata
     properties: tuple[PropertyMetadata, ...]
@@ -225,6 +243,32 @@ class RawStatements(Protocol):
         self, statement: str, params: Mapping[str, Any] | Sequence[Any] | None = None
     ) -> ExecuteResult:
         """Run ``statement`` (``:name`` placeholders with a mapping of parameters)."""
+        ...
+
+
+@runtime_checkable
+class Aggregations(Protocol):
+    """A connection that runs aggregation pipelines, a document database's own query language.
+
+    Optional: the MongoDB connection implements it for ``em.aggregate(Entity, pipeline)``.
+    """
+
+    async def aggregate(
+        self, entity: EntityMetadata, pipeline: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The documents ``pipeline`` yields on ``entity``'s collection, as stored."""
+        ...
+
+
+@runtime_checkable
+class NativeCollections(Protocol):
+    """A driver that hands out its database library's own collection objects.
+
+    Optional: the MongoDB driver implements it for ``em.get_collection(Entity)``.
+    """
+
+    def native_collection(self, entity: EntityMetadata) -> Any:
+        """The library's collection object of ``entity`` (PyMongo's ``AsyncCollection``)."""
         ...
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orm.core import assign as _assign
 from orm.core import upsert as _upsert
-from orm.core.driver import Connection, ExecuteResult
-from orm.core.errors import EntityStateError, NotFoundError, ValidationError
+from orm.core.driver import Aggregations, Connection, ExecuteResult, NativeCollections
+from orm.core.errors import EntityStateError, NotFoundError, NotSupportedError, ValidationError
 from orm.core.keys import normalize_key
 from orm.core.loading.populate import parse_populate
 from orm.core.query.ast import SelectQuery
@@ -184,15 +184,58 @@ class EntityManager(ReadScope):
         meta = meta_of(entity)
         factory = getattr(self.orm.driver, "create_query_builder", None)
         if factory is None:
-            raise ValidationError(
+            native = ""
+            if isinstance(self.orm.driver, NativeCollections):
+                native = (
+                    f", em.aggregate({meta.class_name}, pipeline) for an aggregation, or "
+                    f"em.get_collection({meta.class_name}) for the driver's own collection"
+                )
+            raise NotSupportedError(
                 f"the {self.orm.driver.platform.name} driver has no SQL query builder; use "
-                f"em.find() with the filter language instead"
+                f"em.find({meta.class_name}, ...) with the filter language{native} instead"
             )
         return factory(self, meta, alias or meta.table[0])
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> ExecuteResult:
         """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
         return await self.connections.run_raw(sql, params)
+
+    async def aggregate(
+        self, entity: type[Any], pipeline: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Run an aggregation pipeline on ``entity``'s collection (document databases); the
+        documents come back as stored, not as entities. Inside ``em.transaction()`` it reads
+        in the transaction."""
+        self._usable()
+        meta = meta_of(entity)
+        if not isinstance(pipeline, Sequence) or isinstance(pipeline, str | bytes):
+            raise ValidationError(
+                f"em.aggregate({meta.class_name}, pipeline) takes a list of stages, e.g. "
+                f"[{{'$match': {{...}}}}, {{'$group': {{...}}}}], got {type(pipeline).__name__}"
+            )
+
+        async def run(connection: Connection) -> list[dict[str, Any]]:
+            if not isinstance(connection, Aggregations):
+                raise NotSupportedError(
+                    f"the {self.orm.driver.platform.name} driver runs no aggregation pipelines; "
+                    f"use em.find({meta.class_name}, ...), or the query builder on SQL"
+                )
+            return await connection.aggregate(meta, pipeline)
+
+        return await self.connections.read(run)
+
+    def get_collection(self, entity: type[Any]) -> Any:
+        """The driver's own collection object of ``entity`` (PyMongo's ``AsyncCollection`` on
+        MongoDB), for what the ORM does not cover. Writes through it bypass the unit of work
+        and the identity map."""
+        meta = meta_of(entity)
+        driver = self.orm.driver
+        if not isinstance(driver, NativeCollections):
+            raise NotSupportedError(
+                f"the {driver.platform.name} driver has no native collections; "
+                f"em.get_collection({meta.class_name}) is for document databases"
+            )
+        return driver.native_collection(meta)
 
     def is_managed(self, entity: object) -> bool:
         state = state_of(entity)

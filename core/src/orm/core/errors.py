@@ -6,6 +6,7 @@ Drivers translate their native exceptions into these, so application code never 
     ORMError
     ├── MetadataError               entity definitions are wrong (raised at ORM.init)
     ├── ValidationError             a filter, option or value is wrong (raised before any I/O)
+    │   └── NotSupportedError       valid, but this database cannot run it (a declared limit)
     ├── NotFoundError               find_one_or_fail found nothing
     ├── NotLoadedError              a reference or collection was read before it was loaded
     ├── EntityStateError            an entity is used with the wrong EntityManager or state
@@ -22,7 +23,8 @@ Drivers translate their native exceptions into these, so application code never 
         │   ├── NotNullViolation
         │   └── CheckConstraintViolation
         ├── LockWaitError           a row lock could not be taken (NOWAIT) or waited too long
-        ├── DeadlockError
+        ├── TransactionConflictError  a concurrent transaction wrote the same data: retry it
+        │   └── DeadlockError
         └── SyntaxError             the database rejected the SQL (usually raw SQL from execute())
 
 Every message says what happened, names the entity, property, table or constraint involved,
@@ -47,10 +49,12 @@ __all__ = [
     "NotFoundError",
     "NotLoadedError",
     "NotNullViolation",
+    "NotSupportedError",
     "ORMError",
     "OptimisticLockError",
     "PoolTimeoutError",
     "SyntaxError",
+    "TransactionConflictError",
     "UniqueConstraintViolation",
     "ValidationError",
 ]
@@ -66,6 +70,13 @@ class MetadataError(ORMError):
 
 class ValidationError(ORMError):
     """A filter, option or value is invalid; raised before anything is sent to the database."""
+
+
+class NotSupportedError(ValidationError):
+    """A valid filter, option or value that this database cannot run or store: a declared limit
+    of its driver, listed on the driver's page under docs/drivers/ (e.g. savepoints on
+    MongoDB). Raised before the database receives the request; the message names what to do
+    instead."""
 
 
 class NotFoundError(ORMError):
@@ -151,7 +162,12 @@ class LockWaitError(DriverError):
     """A row lock could not be taken at once (NOWAIT) or the lock wait timed out."""
 
 
-class DeadlockError(DriverError):
+class TransactionConflictError(DriverError):
+    """A concurrent transaction changed the same data first (a write conflict, a serialization
+    failure or a deadlock); nothing of this transaction was kept: run it again."""
+
+
+class DeadlockError(TransactionConflictError):
     """The database chose this transaction as the victim of a deadlock; retry it."""
 
 

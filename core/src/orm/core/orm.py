@@ -194,7 +194,8 @@ class ORM:
         except BaseException:
             keys.undo()
             raise
-        return cls(settings, instance, metadata, compute_commit_order(metas))
+        order = compute_commit_order(metas, link_arrays=instance.platform.link_arrays)
+        return cls(settings, instance, metadata, order)
 
     @asynccontextmanager
     async def request_context(self) -> AsyncIterator[EntityManager]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from orm.core import stream as _stream
 from orm.core.driver import Connection, ExecuteResult, IsolationLevel, RawStatements, Row
-from orm.core.errors import ConnectionError, ValidationError
+from orm.core.errors import ConnectionError, DriverError, NotSupportedError, ValidationError
 
 if TYPE_CHECKING:
     from orm.core.orm import ORM
@@ -28,16 +28,29 @@ class Transaction:
 
     ``lock`` serializes the fork's statements on it, ``depth`` counts nested blocks (each a
     savepoint), ``streams`` are the cursors of ``em.stream()`` iterations open on it (closed
-    before the transaction ends).
+    before the transaction ends). ``failed`` is the error of a flush that failed inside it on a
+    database without savepoints: nothing can undo that flush alone, so the transaction can only
+    roll back.
     """
 
-    __slots__ = ("connection", "depth", "lock", "streams")
+    __slots__ = ("connection", "depth", "failed", "lock", "streams")
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.lock = asyncio.Lock()
         self.depth = 0
         self.streams: list[AsyncIterator[list[Row]]] = []
+        self.failed: BaseException | None = None
+
+    def check_usable(self, platform_name: str) -> None:
+        """Raise if a failed flush has doomed this transaction (see ``failed``)."""
+        if self.failed is not None:
+            raise DriverError(
+                f"the transaction is rolled back: a flush inside it failed "
+                f"({type(self.failed).__name__}: {self.failed}), and {platform_name} has no "
+                f"savepoints to undo that flush alone. Nothing of the transaction was committed "
+                f"and the fork keeps its changes pending: fix the cause and run the block again"
+            ) from self.failed
 
 
 class Connections:
@@ -81,7 +94,7 @@ class Connections:
         async def run(connection: Connection) -> ExecuteResult:
             if not isinstance(connection, RawStatements):
                 name = self.orm.driver.platform.name
-                raise ValidationError(
+                raise NotSupportedError(
                     f"the {name} driver runs no raw statements, so em.execute() is not available "
                     f"on it; use em.find() with the filter language, or the driver's own raw "
                     f"access (see its page under docs/drivers/)"
@@ -107,6 +120,7 @@ class Connections:
             async with tx.lock:
                 savepoints = self.orm.driver.platform.savepoints
                 name = f"orm_flush_{tx.depth}"
+                tx.check_usable(self.orm.driver.platform.name)
                 if savepoints:
                     await tx.connection.savepoint(name)
                 try:
@@ -114,6 +128,8 @@ class Connections:
                 except BaseException as exc:
                     if savepoints:
                         await rollback_keeping_error(tx.connection.rollback_to_savepoint(name), exc)
+                    else:
+                        tx.failed = exc
                     raise
                 if savepoints:
                     await tx.connection.release_savepoint(name)
@@ -221,6 +237,7 @@ class TransactionScope:
             try:
                 yield self
                 await self.flush()
+                tx.check_usable(platform.name)
                 await _stream.close_streams(tx)
                 connections.current = None
                 cancelled = await _commit(connection)

@@ -100,7 +100,8 @@ class SqlConnection(Connection):
         except Exception as exc:
             raise self.driver.translate_error(exc, sql=sql, table=table) from exc
         finally:
-            log_statement(sql, len(params), (time.perf_counter() - started) * 1000)
+            duration = (time.perf_counter() - started) * 1000
+            log_statement(sql, len(params), duration, target=table)
 
     # -- Connection ------------------------------------------------------------------------
 

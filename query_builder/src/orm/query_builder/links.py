@@ -19,7 +19,7 @@ from orm.core.metadata.model import PropertyMetadata, RelationKind
 from orm.query_builder.values import ValueConverter
 
 if TYPE_CHECKING:
-    from orm.query_builder.render import Scope
+    from orm.query_builder.scope import Scope
 
 
 def relation_link(parent: Scope, child: Scope, prop: PropertyMetadata) -> ColumnElement[bool]:

@@ -18,7 +18,6 @@ from orm.core.errors import ValidationError
 from orm.core.metadata.model import (
     ColumnInfo,
     EntityMetadata,
-    PropertyMetadata,
     RelationKind,
 )
 from orm.core.query.ast import (
@@ -46,6 +45,7 @@ from orm.query_builder.links import (
 )
 from orm.query_builder.patterns import check_like_pattern, check_regex_pattern
 from orm.query_builder.render_writes import WriteRenderer
+from orm.query_builder.scope import Scope as Scope  # re-exported: drivers render with it
 
 Key = tuple[Any, ...]
 _COMPARISONS: dict[Op, Callable[[Any, Any], Any]] = {
@@ -56,51 +56,6 @@ _COMPARISONS: dict[Op, Callable[[Any, Any], Any]] = {
 }
 # (statement, how to turn a result row into {property: value})
 RowReader = Callable[[Sequence[Any]], dict[str, Any]]
-
-
-class Scope:
-    """An aliased table in a statement, with the to-one joins hanging off it.
-
-    ``join()`` adds each to-one relation a path goes through once (a LEFT OUTER JOIN, cached
-    by path) to the FROM clause of ``attach_to``: the scope itself, or for a query-builder
-    alias the builder's root, so every join lands in one flat FROM clause.
-    """
-
-    def __init__(self, renderer: SqlRenderer, meta: EntityMetadata, alias: sa.FromClause) -> None:
-        self.renderer = renderer
-        self.meta = meta
-        self.alias = alias
-        self.from_clause: sa.FromClause = alias
-        self.attach_to: Scope = self
-        self._joins: dict[tuple[int, ...], Scope] = {}
-
-    def column(self, column: ColumnInfo) -> ColumnElement[Any]:
-        found: ColumnElement[Any] = self.alias.c[column.name]
-        return found
-
-    def join(self, path: Sequence[PropertyMetadata]) -> Scope:
-        """The scope at the end of ``path`` (to-one relations from this scope), joining each
-        hop not joined yet."""
-        scope = self
-        for depth in range(1, len(path) + 1):
-            key = tuple(id(p) for p in path[:depth])
-            joined = self._joins.get(key)
-            if joined is None:
-                joined = scope.join_one(path[depth - 1], self.attach_to)
-                self._joins[key] = joined
-            scope = joined
-        return scope
-
-    def join_one(self, prop: PropertyMetadata, root: Scope) -> Scope:
-        """LEFT OUTER JOIN the target of the to-one relation ``prop`` of this scope, under a
-        fresh alias, onto ``root``'s FROM clause; return the target's scope."""
-        target = prop.target
-        assert target is not None
-        alias = self.renderer.alias(target)
-        joined = Scope(self.renderer, target, alias)
-        onclause = relation_link(self, joined, prop)  # owning to-one or inverse OneToOne
-        root.from_clause = root.from_clause.outerjoin(alias, onclause)
-        return joined
 
 
 class SqlRenderer(WriteRenderer):

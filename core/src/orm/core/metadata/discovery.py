@@ -228,13 +228,19 @@ def _build_property(
 ) -> PropertyMetadata:
     where = f"{meta.class_name}.{name}"
     inner, optional = _unwrap_optional(annotation)
+    declared_autoincrement = spec.autoincrement
+    # A key the constructor asks for is the application's (a natural key): no driver generates
+    # it, whatever its key policy (int keys keep being numbered, as before).
+    natural = spec.primary and spec.init and not spec.has_default and inner is not int
+    if natural and declared_autoincrement is None:
+        declared_autoincrement = False
     prop = PropertyMetadata(
         entity=meta,
         name=name,
         python_type=inner,
         nullable=spec.nullable if spec.nullable is not None else optional,
         primary=spec.primary,
-        declared_autoincrement=spec.autoincrement,
+        declared_autoincrement=declared_autoincrement,
         unique=spec.unique,
         index=spec.index,
         default=spec.default if spec.default_factory is None else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orm.core.metadata.model import EntityMetadata, PropertyMetadata
+from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
 
 
 @dataclass
@@ -29,12 +29,22 @@ class CommitOrder:
         return self.unbreakable.get(id(prop))
 
 
-def compute_commit_order(metas: list[EntityMetadata]) -> CommitOrder:
+def compute_commit_order(metas: list[EntityMetadata], *, link_arrays: bool = False) -> CommitOrder:
+    """The insert order of ``metas``. With ``link_arrays`` (ManyToMany links stored on the
+    owner), owners of a ManyToMany also prefer to follow its target, so a new owner's links can
+    be written with it; that preference gives way first when it makes a cycle."""
     edges: dict[int, list[PropertyMetadata]] = {id(m): [] for m in metas}
+    preferred: dict[int, list[PropertyMetadata]] = {id(m): [] for m in metas}
     for meta in metas:
         for prop in meta.persistent:
             if prop.is_owning_to_one and prop.target is not meta:
                 edges[id(meta)].append(prop)
+        if link_arrays:
+            preferred[id(meta)] = [
+                p
+                for p in meta.collections
+                if p.relation is RelationKind.MANY_TO_MANY and p.owner and p.target is not meta
+            ]
     result = CommitOrder(order=[], position={})
     remaining = list(metas)
     cut: set[int] = set()
@@ -42,8 +52,14 @@ def compute_commit_order(metas: list[EntityMetadata]) -> CommitOrder:
         ready = [
             m
             for m in remaining
-            if all(id(p) in cut or p.target not in remaining or p.target is m for p in edges[id(m)])
+            if all(
+                id(p) in cut or p.target not in remaining or p.target is m
+                for p in (*edges[id(m)], *preferred[id(m)])
+            )
         ]
+        if not ready and any(preferred[id(m)] for m in remaining):
+            preferred = {key: [] for key in preferred}
+            continue
         if ready:
             for meta in ready:
                 result.position[meta.cls] = len(result.order)

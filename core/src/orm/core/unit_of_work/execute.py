@@ -19,7 +19,7 @@ from orm.core.driver import (
 )
 from orm.core.errors import CommitOrderError
 from orm.core.keys import Key
-from orm.core.metadata.model import EntityMetadata, PropertyMetadata
+from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
 from orm.core.state import STATE_KEY, Status, meta_of
 from orm.core.unit_of_work.commit_order import CommitOrder
 from orm.core.unit_of_work.plan import FlushPlan
@@ -50,6 +50,14 @@ class FlushExecutor:
         self.keys: dict[int, Key] = {}
         self.generated: dict[int, dict[str, Any]] = {}
         self._fixups: list[tuple[Any, PropertyMetadata, Any]] = []
+        # Link arrays (Platform.link_arrays): the links of new owners, written with their insert
+        # when the targets' keys are known by then; the pairs written so are not sent again.
+        self._new_links: dict[int, dict[str, list[Any]]] = {}
+        self._embedded: set[tuple[int, int, int]] = set()
+        if platform.link_arrays:
+            for prop, owner, target in plan.pivot_inserts:
+                links = self._new_links.setdefault(id(owner), {})
+                links.setdefault(prop.name, []).append(target)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -148,7 +156,23 @@ class FlushExecutor:
                 else:
                     value = key
             row[prop.name] = value
+        if self.platform.link_arrays:
+            self._embed_links(entity, meta, row)
         return row, returning
+
+    def _embed_links(self, entity: Any, meta: EntityMetadata, row: dict[str, Any]) -> None:
+        """A new owner's ManyToMany links as arrays of target keys in its own row."""
+        links = self._new_links.get(id(entity), {})
+        for prop in meta.collections:
+            if prop.relation is not RelationKind.MANY_TO_MANY or not prop.owner:
+                continue
+            keys: list[Key] = []
+            for target in links.get(prop.name, ()):
+                key = self.key(target)
+                if key is not None:
+                    keys.append(key)
+                    self._embedded.add((id(prop), id(entity), id(target)))
+            row[prop.name] = keys
 
     def _defer(self, entity: Any, prop: PropertyMetadata, target: Any) -> None:
         cycle = self.order.cycle_of(prop)
@@ -261,6 +285,8 @@ class FlushExecutor:
     ) -> None:
         grouped: dict[int, tuple[PropertyMetadata, list[tuple[Key, Key]]]] = {}
         for prop, owner, target in pairs:
+            if (id(prop), id(owner), id(target)) in self._embedded:
+                continue
             owner_key, target_key = self.key(owner), self.key(target)
             assert owner_key is not None and target_key is not None
             grouped.setdefault(id(prop), (prop, []))[1].append((owner_key, target_key))
