@@ -24,13 +24,14 @@ from orm.core.driver import (
     UpdateBatch,
     UpsertBatch,
 )
-from orm.core.errors import ForeignKeyViolation, NotSupportedError, ValidationError
+from orm.core.errors import ForeignKeyViolation, NotSupportedError
 from orm.core.metadata.model import EntityMetadata, RelationKind
 from orm.core.query.ast import Comparison, CountQuery, Op, SelectQuery
 from orm.mongo import reads, writes
 from orm.mongo.commands import describe, run_command
 from orm.mongo.naming import ID_FIELD, collection_name, field_name
 from orm.mongo.schema import SEQUENCES as SEQUENCES_COLLECTION
+from orm.mongo.sessions import TransactionSession
 from orm.mongo.values import document_to_row, key_from_mongo, key_to_mongo, row_to_document
 
 if TYPE_CHECKING:
@@ -61,7 +62,12 @@ class MongoConnection(Connection):
     def __init__(self, driver: MongoDriver, database: AsyncDatabase[Document]) -> None:
         self.driver = driver
         self.database = database
-        self.session: AsyncClientSession | None = None
+        self.transaction = TransactionSession(driver.client)
+
+    @property
+    def session(self) -> AsyncClientSession | None:
+        """The session commands are sent with: the open transaction's, or None."""
+        return self.transaction.current
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -325,47 +331,13 @@ class MongoConnection(Connection):
     # -- transactions ----------------------------------------------------------------------
 
     async def begin(self, isolation_level: IsolationLevel | None = None) -> None:
-        if isolation_level is not None:
-            raise NotSupportedError(
-                f"MongoDB transactions run at snapshot isolation; isolation_level="
-                f"{isolation_level.name} cannot be chosen: leave it out"
-            )
-        session = self.driver.client.start_session()
-
-        async def start() -> None:
-            await session.start_transaction()
-
-        try:
-            await run_command("BEGIN", None, lambda: ("start_transaction", 0), start)
-        except BaseException:
-            await session.end_session()
-            raise
-        self.session = session
+        await self.transaction.begin(isolation_level)
 
     async def commit(self) -> None:
-        session = self.require_session("commit")
-        try:
-            await run_command(
-                "COMMIT", None, lambda: ("commit_transaction", 0), session.commit_transaction
-            )
-        finally:
-            self.session = None
-            await session.end_session()
+        await self.transaction.commit()
 
     async def rollback(self) -> None:
-        session = self.require_session("rollback")
-        try:
-            await run_command(
-                "ROLLBACK", None, lambda: ("abort_transaction", 0), session.abort_transaction
-            )
-        finally:
-            self.session = None
-            await session.end_session()
-
-    def require_session(self, action: str) -> AsyncClientSession:
-        if self.session is None:
-            raise ValidationError(f"no MongoDB transaction is open to {action}")
-        return self.session
+        await self.transaction.rollback()
 
     async def savepoint(self, name: str) -> None:
         raise NotSupportedError(
@@ -384,10 +356,4 @@ class MongoConnection(Connection):
 
     async def close(self) -> None:
         """End a session left open (a transaction the caller never finished)."""
-        if self.session is not None:
-            session, self.session = self.session, None
-            try:
-                if session.in_transaction:
-                    await session.abort_transaction()
-            finally:
-                await session.end_session()
+        await self.transaction.close()
