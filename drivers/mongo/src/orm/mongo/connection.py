@@ -29,7 +29,7 @@ from orm.core.metadata.model import EntityMetadata, RelationKind
 from orm.core.query.ast import Comparison, CountQuery, Op, SelectQuery
 from orm.mongo import reads, writes
 from orm.mongo.commands import describe, run_command
-from orm.mongo.naming import ID_FIELD, collection_name, field_name
+from orm.mongo.naming import ID_FIELD, collection_name, field_name, owning_side
 from orm.mongo.schema import SEQUENCES as SEQUENCES_COLLECTION
 from orm.mongo.sessions import TransactionSession
 from orm.mongo.values import document_to_row, key_from_mongo, key_to_mongo, row_to_document
@@ -293,7 +293,7 @@ class MongoConnection(Connection):
             )
 
     async def write_pivot(self, batch: PivotBatch) -> None:
-        owning = writes.owning_side(batch.prop)
+        owning = owning_side(batch.prop)
         await self.bulk_write(
             collection_name(owning.entity), writes.link_operations(batch), "UPDATE"
         )

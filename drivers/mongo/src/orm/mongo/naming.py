@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
 
 ID_FIELD = "_id"
@@ -25,3 +26,11 @@ def field_name(prop: PropertyMetadata) -> str:
         f"{prop.path} is the inverse side of a relation: its documents store nothing; use the "
         f"field of the owning property on the other side"
     )
+
+
+def owning_side(prop: PropertyMetadata) -> PropertyMetadata:
+    """The side of a ManyToMany whose documents hold the array of linked ids."""
+    owning = prop if prop.owner else prop.inverse
+    if owning is None:
+        raise ValidationError(f"{prop.path}: a ManyToMany relation needs an owning side")
+    return owning

@@ -15,7 +15,7 @@ from orm.core.errors import NotSupportedError, ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
 from orm.core.query.ast import CountQuery, OrderItem, PivotJoin, SelectQuery
 from orm.mongo.filters import compile_filter
-from orm.mongo.naming import ID_FIELD, collection_name, field_name
+from orm.mongo.naming import ID_FIELD, collection_name, field_name, owning_side
 from orm.mongo.values import key_from_mongo, key_to_mongo
 
 OWNER_FIELD = "__orm_owner"
@@ -162,13 +162,6 @@ def _finish(
         pipeline.append({"$project": dict.fromkeys(temporary, 0)})
 
 
-def _owning_side(prop: PropertyMetadata) -> PropertyMetadata:
-    owning = prop if prop.owner else prop.inverse
-    if owning is None:
-        raise ValidationError(f"{prop.path}: a ManyToMany relation needs an owning side")
-    return owning
-
-
 def _pivot_plan(
     query: SelectQuery,
     pivot: PivotJoin,
@@ -181,7 +174,7 @@ def _pivot_plan(
     with ``__orm_owner`` set to the owner's ``_id``."""
     prop = pivot.prop
     owner_meta = prop.entity
-    owning = _owning_side(prop)
+    owning = owning_side(prop)
     array = field_name(owning)
     owner_ids = [key_to_mongo(owner_meta, key) for key in pivot.owner_keys]
     target = query.entity

@@ -14,10 +14,9 @@ from typing import Any
 from pymongo import UpdateMany, UpdateOne
 
 from orm.core.driver import DeleteBatch, Key, PivotBatch, UpdateBatch, UpsertBatch
-from orm.core.errors import ValidationError
 from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKind
 from orm.core.query.ast import And, Comparison, Condition, Op, Or
-from orm.mongo.naming import ID_FIELD, collection_name, field_name
+from orm.mongo.naming import ID_FIELD, collection_name, field_name, owning_side
 from orm.mongo.values import key_to_mongo, row_to_document, to_mongo
 
 
@@ -39,13 +38,6 @@ def update_operations(batch: UpdateBatch) -> list[UpdateOne]:
 
 def delete_filter(batch: DeleteBatch) -> dict[str, Any]:
     return {ID_FIELD: {"$in": [key_to_mongo(batch.entity, key) for key in batch.keys]}}
-
-
-def owning_side(prop: PropertyMetadata) -> PropertyMetadata:
-    owning = prop if prop.owner else prop.inverse
-    if owning is None:
-        raise ValidationError(f"{prop.path}: a ManyToMany relation needs an owning side")
-    return owning
 
 
 def link_operations(batch: PivotBatch) -> list[UpdateOne]:
