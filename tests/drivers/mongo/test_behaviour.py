@@ -3,6 +3,7 @@ options and the escape hatches."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -26,6 +27,7 @@ from orm.core import (
     entity,
 )
 from orm.core.errors import ConnectionError
+from orm.mongo.driver import MongoDriver
 from tests.compliance.conftest import unavailable
 from tests.databases import database_url
 
@@ -86,6 +88,23 @@ async def test_keys_are_object_ids_sequence_numbers_and_uuids(
     assert str(stored["owner_id"]) == owner.id and type(stored["owner_id"]).__name__ == "ObjectId"
     found = await orm.em.fork().find_one_or_fail(Owner, owner.id, populate=["pets"])
     assert sorted(p.name for p in found.pets) == ["p0", "p1", "p2"]
+
+
+async def test_concurrent_first_takes_of_a_key_counter_all_get_numbers(
+    make_mongo_orm: MakeMongoOrm,
+) -> None:
+    # The first upserts of a counter race; a loser asks again instead of failing.
+    orm = await make_mongo_orm(ENTITIES)
+    driver: MongoDriver = orm.driver  # type: ignore[assignment]
+    for round_number in range(10):
+        counter = f"race_{round_number}"
+
+        async def take(counter: str) -> int:
+            async with driver.acquire() as connection:
+                return await connection.reserve_numbers(counter, 2)
+
+        firsts = await asyncio.gather(*(take(counter) for _ in range(4)))
+        assert len(set(firsts)) == 4 and all(first % 2 == 1 for first in firsts)
 
 
 async def test_on_delete_is_applied_by_the_driver(make_mongo_orm: MakeMongoOrm) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from orm.core.driver import (
     Connection,
@@ -24,7 +25,7 @@ from orm.core.driver import (
     UpdateBatch,
     UpsertBatch,
 )
-from orm.core.errors import ForeignKeyViolation, NotSupportedError
+from orm.core.errors import DriverError, ForeignKeyViolation, NotSupportedError
 from orm.core.metadata.model import EntityMetadata, RelationKind
 from orm.core.query.ast import Comparison, CountQuery, Op, SelectQuery
 from orm.mongo import reads, writes
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from orm.mongo.driver import MongoDriver
 
 Document = dict[str, Any]
+
+_COUNTER_RACE_ATTEMPTS = 5
 
 
 def _shown(key: tuple[Any, ...]) -> str:
@@ -200,12 +203,26 @@ class MongoConnection(Connection):
         """
         sequences = self.database[SEQUENCES_COLLECTION]
 
-        async def take() -> Document | None:
-            return await sequences.find_one_and_update(
-                {ID_FIELD: name},
-                {"$inc": {"value": count}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
+        async def take() -> Document:
+            # Two first upserts of one counter race: MongoDB may answer the loser with a
+            # duplicate key error, and some servers with no document. Either way the counter
+            # exists now, so asking again succeeds; a number the loser took is only a gap.
+            for _ in range(_COUNTER_RACE_ATTEMPTS):
+                try:
+                    document: Document | None = await sequences.find_one_and_update(
+                        {ID_FIELD: name},
+                        {"$inc": {"value": count}},
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                    )
+                except DuplicateKeyError:
+                    continue
+                if document is not None:
+                    return document
+            raise DriverError(
+                f"the key counter of collection {name!r} in {SEQUENCES_COLLECTION!r} answered "
+                f"no value {_COUNTER_RACE_ATTEMPTS} times; check that nothing else writes to "
+                f"{SEQUENCES_COLLECTION!r}"
             )
 
         document = await run_command(
@@ -214,7 +231,6 @@ class MongoConnection(Connection):
             lambda: (f"find_one_and_update {SEQUENCES_COLLECTION} {{$inc: ?}}", 1),
             take,
         )
-        assert document is not None
         return int(document["value"]) - count + 1
 
     async def update(self, batch: UpdateBatch) -> int:
