@@ -27,9 +27,10 @@ URL_VARIABLES = {"postgres": "ORM_PG_URL", "mariadb": "ORM_MYSQL_URL", "mongo": 
 SERVERS = ("postgres", "mariadb", "mongo")
 # The databases of a run without ORM_TEST_DATABASES.
 DEFAULT_DATABASES = ("sqlite", "postgres", "mariadb", "mongo")
-# Databases of their own for the migration and CLI tests (ORM_TEST_DB_SUFFIX keeps parallel
+# Databases of their own for the migration and CLI tests, and the second pool the shared
+# read-replica routing tests use as a replica (ORM_TEST_DB_SUFFIX keeps parallel
 # runs of several checkouts on one server apart).
-OWN_DATABASES = ("orm_migrations_test", "orm_cli_test")
+OWN_DATABASES = ("orm_migrations_test", "orm_cli_test", "orm_routing_replica")
 
 
 def database_url(name: str) -> str:

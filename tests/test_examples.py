@@ -18,6 +18,7 @@ SQLITE_EXAMPLES = [
     "query_builder.py",
     "migrations.py",
     "loading_strategies.py",
+    "read_replicas.py",
 ]
 
 

@@ -243,6 +243,9 @@ class FakeConnection(Connection):
         self.driver = driver
         self.depth = 0
 
+    async def ping(self) -> None:
+        self.driver.record("ping", None)
+
     # -- reads -----------------------------------------------------------------------------
 
     def _select(self, entity: EntityMetadata, where: Condition | None, pivot: Any) -> list[Row]:

@@ -58,7 +58,10 @@ CORE_NAMES = [
     "PrimaryKey",
     "Property",
     "PropertyMetadata",
+    "ReadOnlyError",
     "RelationKind",
+    "Replica",
+    "ReplicaStatus",
     "ScalarKind",
     "SchemaManager",
     "TransactionConflictError",
@@ -69,6 +72,7 @@ CORE_NAMES = [
     "ValidationError",
     "entity",
     "redact_url",
+    "retry_transaction",
 ]
 
 ERROR_NAMES = [
@@ -91,6 +95,7 @@ ERROR_NAMES = [
     "ORMError",
     "OptimisticLockError",
     "PoolTimeoutError",
+    "ReadOnlyError",
     "SyntaxError",
     "TransactionConflictError",
     "UniqueConstraintViolation",

@@ -3,7 +3,7 @@
 tests/compliance/test_locking.py covers locking reads (NOWAIT, SKIP LOCKED, shared locks) and
 a serialization failure; tests/drivers/*/test_errors.py a deadlock through raw SQL. Here the
 locks are taken by the unit of work itself (changes + flush inside ``em.transaction()``), and
-the retry pattern of docs/transactions.md is run to the end.
+``retry_transaction`` (docs/scaling.md#retrying-transactions) is run to the end.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from orm.core import ORM, EntityManager
+from orm.core import ORM, EntityManager, retry_transaction
 from orm.core.errors import DeadlockError, LockWaitError
 from tests.compliance.models import Author
 
@@ -37,19 +37,17 @@ async def ages(orm: ORM) -> dict[str, int | None]:
 async def with_retries(
     orm: ORM, work: Callable[[EntityManager], Awaitable[None]], attempts: int = 5
 ) -> int:
-    """The retry pattern of docs/transactions.md: a fresh fork per attempt (it reads the rows
-    again), the whole transaction again on DeadlockError. Returns the attempts it took."""
-    for attempt in range(1, attempts + 1):
-        em = orm.em.fork()
-        try:
-            async with em.transaction():
-                await work(em)
-            return attempt
-        except DeadlockError:
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")
+    """``retry_transaction`` of ``work`` (a fresh fork per attempt, the whole transaction
+    again on DeadlockError); returns the attempts it took."""
+    tried = 0
+
+    async def counted(em: EntityManager) -> None:
+        nonlocal tried
+        tried += 1
+        await work(em)
+
+    await retry_transaction(orm.em, counted, attempts=attempts)
+    return tried
 
 
 async def test_opposite_update_order_is_a_retryable_deadlock(

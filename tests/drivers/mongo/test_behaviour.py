@@ -199,6 +199,36 @@ async def test_a_write_conflict_is_a_retryable_error(make_mongo_orm: MakeMongoOr
     assert (await orm.em.fork().find_one_or_fail(Pet, pet.id)).name == "first"
 
 
+async def test_transactions_read_on_the_primary_whatever_the_read_preference() -> None:
+    """A URL's readPreference=secondaryPreferred routes reads outside transactions; inside one,
+    PyMongo refuses any read preference but primary, so transactions must ask for it."""
+    url = database_url("mongo")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        url, readPreference="secondaryPreferred", serverSelectionTimeoutMS=5000
+    )
+    try:
+        try:
+            orm = await ORM.init(url=url, entities=ENTITIES, client=client)
+        except ConnectionError as exc:
+            unavailable("mongo", str(exc))
+        try:
+            await orm.schema.drop()
+            await orm.schema.create()
+            em = orm.em.fork()
+            em.persist(Pet(name="rex"))
+            await em.flush()
+            em = orm.em.fork()
+            async with em.transaction():
+                pet = await em.find_one_or_fail(Pet, {"name": "rex"})
+                pet.name = "max"
+            assert await orm.em.fork().count(Pet, {"name": "max"}) == 1
+        finally:
+            await orm.schema.drop()
+            await orm.close()
+    finally:
+        await client.close()
+
+
 async def test_transactions_refuse_what_mongodb_cannot_do(make_mongo_orm: MakeMongoOrm) -> None:
     orm = await make_mongo_orm(ENTITIES)
     em = orm.em.fork()

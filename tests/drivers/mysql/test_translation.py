@@ -131,6 +131,11 @@ def test_check_constraints_of_both_servers(driver: MySqlDriver) -> None:
             LockWaitError,
         ),
         (1213, "Deadlock found when trying to get lock; try restarting transaction", DeadlockError),
+        (
+            1020,  # MariaDB, innodb_snapshot_isolation=ON: a write conflict
+            "Record has changed since last read in table 'author'; try restarting transaction",
+            DeadlockError,
+        ),
         (1064, "You have an error in your SQL syntax", SyntaxError),
         (1054, "Unknown column 'x' in 'field list'", SyntaxError),
         (

@@ -35,6 +35,7 @@ from orm.core.errors import (
     OptimisticLockError,
     ORMError,
     PoolTimeoutError,
+    ReadOnlyError,
     TransactionConflictError,
     UniqueConstraintViolation,
     ValidationError,
@@ -60,7 +61,9 @@ from orm.core.metadata.model import (
 from orm.core.metadata.naming import NamingStrategy
 from orm.core.orm import ORM, Config
 from orm.core.query.ast import LoadStrategy, LockMode
+from orm.core.replicas import Replica, ReplicaStatus
 from orm.core.repository import EntityRepository
+from orm.core.retry import retry_transaction
 from orm.core.urls import redact_url
 
 __all__ = [
@@ -110,7 +113,10 @@ __all__ = [
     "PrimaryKey",
     "Property",
     "PropertyMetadata",
+    "ReadOnlyError",
     "RelationKind",
+    "Replica",
+    "ReplicaStatus",
     "ScalarKind",
     "SchemaManager",
     "TransactionConflictError",
@@ -121,4 +127,5 @@ __all__ = [
     "ValidationError",
     "entity",
     "redact_url",
+    "retry_transaction",
 ]

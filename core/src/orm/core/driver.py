@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from orm.core.errors import NotSupportedError
 from orm.core.metadata.keys_policy import SQL_KEY_POLICY, KeyPolicy
 from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 
@@ -78,6 +79,9 @@ class Platform:
     microsecond_datetimes: bool = True
     # The database speaks SQL: em.execute() runs raw SQL, em.create_query_builder() works.
     sql: bool = True
+    # ``Config.replicas`` works: the core routes reads to replica pools of this driver (False:
+    # the database's own client does it, e.g. MongoDB's read preference; docs/scaling.md).
+    read_replicas: bool = True
 
     def supports(self, capability: str) -> bool:
         return bool(getattr(self, capability))
@@ -223,6 +227,15 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     async def rollback_to_savepoint(self, name: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Have the server answer a trivial request: the health check of a read replica that
+        was down. Raises :class:`~orm.core.errors.ConnectionError` when it cannot answer.
+        Drivers whose ``Platform.read_replicas`` is set implement it."""
+        raise NotSupportedError(
+            f"{type(self).__name__} cannot ping its server, so its driver cannot take "
+            f"Config.replicas; implement Connection.ping (or set Platform.read_replicas=False)"
+        )
 
     def parameters_per_update_row(self, values: int, keys: int) -> int:
         """How many parameters one row of an :class:`UpdateBatch` binds, for sizing batches

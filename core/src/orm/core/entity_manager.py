@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orm.core import assign as _assign
 from orm.core import upsert as _upsert
+from orm.core.connections import Connections
 from orm.core.driver import Aggregations, Connection, ExecuteResult, NativeCollections
 from orm.core.errors import EntityStateError, NotFoundError, NotSupportedError, ValidationError
 from orm.core.keys import normalize_key
@@ -15,8 +16,9 @@ from orm.core.query.ast import SelectQuery
 from orm.core.query.filter import is_entity, parse_filter
 from orm.core.reads import ReadScope
 from orm.core.repository import EntityRepository
+from orm.core.routing import ConnectionType, check_connection_type
 from orm.core.state import Status, meta_of, state_of
-from orm.core.transactions import Connections, Transaction
+from orm.core.transactions import Transaction
 from orm.core.unit_of_work.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -32,17 +34,28 @@ class EntityManager(ReadScope):
     persisted, and writes them all in one transaction on :meth:`flush`.
     """
 
-    def __init__(self, orm: ORM, *, is_global: bool = False) -> None:
+    def __init__(self, orm: ORM, *, is_global: bool = False, read_only: bool = False) -> None:
         self.orm = orm
         self._global = is_global
         # The collaborators, each handed what it needs so calls point down: the connection
         # router, and the Unit of Work (identity map, hydrator, loader, flush).
-        self.connections = Connections(orm, self._usable)
+        self.connections = Connections(orm, self._usable, read_only=read_only)
         self.unit_of_work = UnitOfWork(self, self.connections, dataloader=orm.config.dataloader)
 
-    def fork(self) -> EntityManager:
-        """A new, empty EntityManager on the same ORM: one per request or unit of work."""
-        return EntityManager(self.orm)
+    def fork(self, *, read_only: bool = False) -> EntityManager:
+        """A new, empty EntityManager on the same ORM: one per request or unit of work.
+
+        ``read_only=True`` gives a fork that refuses every write with a ReadOnlyError and
+        reads from the read replicas when there are some (docs/scaling.md#read-replicas).
+        """
+        if not isinstance(read_only, bool):
+            raise ValidationError(f"fork(read_only=...) takes True or False, got {read_only!r}")
+        return EntityManager(self.orm, read_only=read_only)
+
+    @property
+    def read_only(self) -> bool:
+        """True for a fork made by ``fork(read_only=True)``."""
+        return self.connections.read_only
 
     def fork_on(self, connection: Connection) -> EntityManager:
         """A fork that reads and flushes on ``connection``, inside the transaction open on it.
@@ -83,13 +96,17 @@ class EntityManager(ReadScope):
         await self.unit_of_work.loader.populate(items, parse_populate(meta_of(items[0]), paths))
 
     async def refresh(self, entity: T) -> T:
-        """Re-read the entity's row, dropping its unflushed changes; NotFoundError if gone."""
+        """Re-read the entity's row (from the primary), dropping its unflushed changes;
+        NotFoundError if gone."""
         self._usable()
         self._check_managed(entity, "refresh")
         meta = meta_of(entity)
         key = normalize_key(meta, entity, where=f"refresh({meta.class_name})")
         query = SelectQuery(meta, parse_filter(meta, key))
-        rows = await self.connections.read(lambda connection: connection.find(query))
+        # The row as it is now: from the primary, never a replica that may lag.
+        rows = await self.connections.read(
+            lambda connection: connection.find(query), connection="write"
+        )
         if not rows:
             raise NotFoundError(
                 f"{meta.class_name} {key!r} no longer exists in the database",
@@ -112,6 +129,7 @@ class EntityManager(ReadScope):
     def create(self, entity: type[T], data: Mapping[str, Any]) -> T:
         """A new entity from a dict (unknown keys are an error), persisted with the next flush."""
         self._usable()
+        self.connections.check_writable(f"create({entity.__name__})")
         created: T = _assign.create(self, meta_of(entity), data)
         return created
 
@@ -124,12 +142,14 @@ class EntityManager(ReadScope):
     def persist(self, entity: object | Sequence[object]) -> None:
         """Mark new entities to be inserted by the next flush (cascades along relations)."""
         self._usable()
+        self.connections.check_writable("persist()")
         for item in _many(entity):
             self.unit_of_work.persist(item)
 
     def remove(self, entity: object | Sequence[object]) -> None:
         """Mark entities to be deleted by the next flush (cascades along relations)."""
         self._usable()
+        self.connections.check_writable("remove()")
         for item in _many(entity):
             self.unit_of_work.remove(item)
 
@@ -196,9 +216,21 @@ class EntityManager(ReadScope):
             )
         return factory(self, meta, alias or meta.table[0])
 
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> ExecuteResult:
-        """Run raw SQL with ``:name`` placeholders; rows come back as dicts."""
-        return await self.connections.run_raw(sql, params)
+    async def execute(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        connection: ConnectionType | None = None,
+    ) -> ExecuteResult:
+        """Run raw SQL with ``:name`` placeholders; rows come back as dicts.
+
+        It may write, so it runs on the primary (and counts as a write for read-your-writes);
+        ``connection="read"`` says it only reads, which lets it go to a read replica.
+        """
+        self._usable()
+        route = check_connection_type(connection, where="execute()")
+        return await self.connections.run_raw(sql, params, connection=route)
 
     async def aggregate(
         self, entity: type[Any], pipeline: Sequence[Mapping[str, Any]]

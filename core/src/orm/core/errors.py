@@ -10,6 +10,7 @@ Drivers translate their native exceptions into these, so application code never 
     ├── NotFoundError               find_one_or_fail found nothing
     ├── NotLoadedError              a reference or collection was read before it was loaded
     ├── EntityStateError            an entity is used with the wrong EntityManager or state
+    │   └── ReadOnlyError           a write through a read-only fork (em.fork(read_only=True))
     ├── CommitOrderError            a cycle of non-nullable foreign keys cannot be ordered
     ├── ConfigurationError          ORM.init was given settings it cannot use
     │   └── DriverNotInstalledError the URL names a driver whose package is missing
@@ -53,6 +54,7 @@ __all__ = [
     "ORMError",
     "OptimisticLockError",
     "PoolTimeoutError",
+    "ReadOnlyError",
     "SyntaxError",
     "TransactionConflictError",
     "UniqueConstraintViolation",
@@ -93,6 +95,11 @@ class NotLoadedError(ORMError):
 
 class EntityStateError(ORMError):
     """An entity was used in a way its state does not allow (e.g. with another fork)."""
+
+
+class ReadOnlyError(EntityStateError):
+    """A write (persist, remove, flush, upsert, a query-builder write) was attempted through a
+    read-only fork, ``em.fork(read_only=True)``; nothing was sent."""
 
 
 class CommitOrderError(ORMError):

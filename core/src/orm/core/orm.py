@@ -26,6 +26,7 @@ from orm.core.metadata.model import EntityMetadata
 from orm.core.metadata.naming import NamingStrategy
 from orm.core.query.ast import LoadStrategy
 from orm.core.query_log import enable_debug_output
+from orm.core.replicas import ReadReplicas, Replica, build_replicas, check_routing_options
 from orm.core.unit_of_work.commit_order import CommitOrder, compute_commit_order
 from orm.core.urls import redact_url
 
@@ -65,6 +66,15 @@ class Config:
     migrations_table: str = "orm_migrations"
     # Modules whose @entity classes are the entities when ``entities`` is empty.
     entity_modules: Sequence[str] = ()
+    # Read replicas: URLs, or Replica(url, pool_max_size=...) for options of their own
+    # (docs/scaling.md#read-replicas). Reads outside transactions go to them when
+    # prefer_read_replicas; a fork that wrote reads from the primary for read_your_writes
+    # seconds after its last write (None: for the rest of its life); a replica that fails is
+    # left out for replica_backoff[0] seconds, doubling up to replica_backoff[1].
+    replicas: Sequence[str | Replica] = ()
+    prefer_read_replicas: bool = True
+    read_your_writes: float | None = None
+    replica_backoff: tuple[float, float] = (1.0, 30.0)
 
     def __repr__(self) -> str:
         # The URL may carry a password and the cursor secret signs cursors: a repr ends up in
@@ -72,6 +82,9 @@ class Config:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.url:
             shown["url"] = redact_url(self.url)
+        shown["replicas"] = [
+            redact_url(entry) if isinstance(entry, str) else entry for entry in self.replicas
+        ]
         if self.cursor_secret is not None:
             shown["cursor_secret"] = "***"
         shown["driver_options"] = {
@@ -119,9 +132,12 @@ class ORM:
         driver: Driver,
         metadata: dict[type[Any], EntityMetadata],
         commit_order: CommitOrder,
+        replicas: ReadReplicas | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
+        # The read replicas' pools and health (empty without Config.replicas).
+        self.replicas = replicas or ReadReplicas(())
         self.metadata = metadata
         self.commit_order = commit_order
         self.em = EntityManager(self, is_global=True)
@@ -147,6 +163,10 @@ class ORM:
         debug: bool | None = None,
         batch_size: int | None = None,
         driver: type[Driver] | None = None,
+        replicas: Sequence[str | Replica] | None = None,
+        prefer_read_replicas: bool | None = None,
+        read_your_writes: float | None = None,
+        replica_backoff: tuple[float, float] | None = None,
         **driver_options: Any,
     ) -> ORM:
         """Validate the entities, pick the driver for ``url`` and open its pool.
@@ -165,6 +185,10 @@ class ORM:
                 "debug": debug,
                 "batch_size": batch_size,
                 "driver": driver,
+                "replicas": replicas,
+                "prefer_read_replicas": prefer_read_replicas,
+                "read_your_writes": read_your_writes,
+                "replica_backoff": replica_backoff,
             }.items()
             if value is not None
         }
@@ -186,6 +210,13 @@ class ORM:
         driver_class = settings.driver or driver_class_for(settings.url)
         instance = driver_class.from_url(settings.url, **settings.driver_options)
         _check_load_strategy(settings.load_strategy, instance.platform)
+        check_routing_options(settings.prefer_read_replicas, settings.read_your_writes)
+        read_replicas = build_replicas(
+            driver_class,
+            _replicas_of(settings, driver_class),
+            settings.driver_options,
+            backoff=settings.replica_backoff,
+        )
         metas = list(metadata.values())
         keys = bind_key_policy(metas, instance.platform.key_policy, instance.platform.name)
         keys.apply()
@@ -194,8 +225,15 @@ class ORM:
         except BaseException:
             keys.undo()
             raise
+        try:
+            await read_replicas.connect(metas)
+        except BaseException:
+            await read_replicas.close()
+            await instance.close()
+            keys.undo()
+            raise
         order = compute_commit_order(metas, link_arrays=instance.platform.link_arrays)
-        return cls(settings, instance, metadata, order)
+        return cls(settings, instance, metadata, order, read_replicas)
 
     @asynccontextmanager
     async def request_context(self) -> AsyncIterator[EntityManager]:
@@ -227,14 +265,42 @@ class ORM:
         return self.driver.schema
 
     async def close(self) -> None:
-        """Close the driver's connections."""
-        await self.driver.close()
+        """Close the driver's connections, and the read replicas'."""
+        try:
+            await self.replicas.close()
+        finally:
+            await self.driver.close()
 
     async def __aenter__(self) -> ORM:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _replicas_of(settings: Config, driver_class: type[Driver]) -> list[Replica]:
+    """``Config.replicas`` as :class:`Replica` objects, each a server of the primary's kind."""
+    if isinstance(settings.replicas, str):
+        raise ConfigurationError(
+            f"Config.replicas takes a list of URLs, got one string: "
+            f"replicas=[{redact_url(settings.replicas)!r}]"
+        )
+    replicas: list[Replica] = []
+    for index, entry in enumerate(settings.replicas):
+        replica = Replica(entry) if isinstance(entry, str) else entry
+        if not isinstance(replica, Replica):
+            raise ConfigurationError(
+                f"Config.replicas[{index}] must be a URL or a Replica(url, ...), got "
+                f"{type(entry).__name__}"
+            )
+        if settings.driver is None and driver_class_for(replica.url) is not driver_class:
+            raise ConfigurationError(
+                f"Config.replicas[{index}] ({redact_url(replica.url)!r}) is a "
+                f"{_scheme(replica.url)}:// URL, but the primary is "
+                f"{_scheme(settings.url or '')}://: a replica is a server of the same database"
+            )
+        replicas.append(replica)
+    return replicas
 
 
 def _check_load_strategy(name: str, platform: Platform) -> None:

@@ -19,6 +19,7 @@ from orm.core.loading.populate import PopulatePlan, StrategyName, parse_populate
 from orm.core.query.ast import CountQuery, LoadStrategy, LockMode, SelectQuery
 from orm.core.query.filter import parse_fields, parse_filter, parse_order_by
 from orm.core.query.options import flag, lock_mode, page_bound
+from orm.core.routing import ConnectionType, check_connection_type, requested_connection
 from orm.core.state import STATE_KEY, meta_of
 from orm.core.transactions import TransactionScope
 
@@ -46,6 +47,7 @@ class ReadScope(TransactionScope):
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
         refresh: bool = False,
+        connection: ConnectionType | None = None,
     ) -> list[T]:
         """Entities matching ``where`` (a filter dict, a primary key, a list of keys, or None).
 
@@ -61,9 +63,14 @@ class ReadScope(TransactionScope):
         ``refresh=True`` (and every locking read, ``lock_mode=...``) overwrites the entities
         already in the fork with the rows read; an entity with unflushed changes to a column
         read is an EntityStateError (flush first). See docs/querying.md#locks.
+
+        ``connection`` sends the reads to the primary (``"write"``) or a read replica
+        (``"read"``) instead of where the routing rules would (docs/scaling.md#read-replicas);
+        ``refresh=True`` reads from the primary unless it says ``"read"``.
         """
         self._usable()
         meta = meta_of(entity)
+        route = check_connection_type(connection, where=f"find({meta.class_name})")
         plan = self._plan(meta, populate, populate_where, populate_order_by, strategy)
         nowait = flag("lock_nowait", lock_nowait)
         skip_locked = flag("lock_skip_locked", lock_skip_locked)
@@ -78,9 +85,9 @@ class ReadScope(TransactionScope):
             lock_skip_locked=skip_locked,
             fields=parse_fields(meta, fields, exclude),
         )
-        entities: list[T] = await self.unit_of_work.loader.find(
-            query, plan, refresh=flag("refresh", refresh)
-        )
+        refresh = flag("refresh", refresh)
+        with requested_connection(route or ("write" if refresh else None)):
+            entities: list[T] = await self.unit_of_work.loader.find(query, plan, refresh=refresh)
         return entities
 
     def _plan(
@@ -105,6 +112,7 @@ class ReadScope(TransactionScope):
         order_by: Mapping[str, Any] | None = None,
         batch_size: int = 500,
         populate: Sequence[str] = (),
+        connection: ConnectionType | None = None,
     ) -> AsyncGenerator[T, None]:
         """``async for author in em.stream(Author, where, batch_size=500):`` - every match,
         read ``batch_size`` rows at a time, so memory stays flat however many rows match.
@@ -119,8 +127,15 @@ class ReadScope(TransactionScope):
         (Streaming) gives the exact rules.
         """
         self._usable()
+        route = check_connection_type(connection, where=f"stream({entity.__name__})")
         iterator: AsyncGenerator[T, None] = _stream.open_stream(
-            self, entity, where, order_by=order_by, batch_size=batch_size, populate=populate
+            self,
+            entity,
+            where,
+            order_by=order_by,
+            batch_size=batch_size,
+            populate=populate,
+            connection=route,
         )
         return iterator
 
@@ -153,6 +168,7 @@ class ReadScope(TransactionScope):
         populate_where: Mapping[str, Any] | None = None,
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
+        connection: ConnectionType | None = None,
     ) -> list[T]:
         return await self.find(
             entity,
@@ -164,6 +180,7 @@ class ReadScope(TransactionScope):
             populate_where=populate_where,
             populate_order_by=populate_order_by,
             strategy=strategy,
+            connection=connection,
         )
 
     async def find_one(
@@ -182,6 +199,7 @@ class ReadScope(TransactionScope):
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
         refresh: bool = False,
+        connection: ConnectionType | None = None,
     ) -> T | None:
         """The first entity matching ``where``, or None.
 
@@ -198,6 +216,7 @@ class ReadScope(TransactionScope):
             )
         partial = fields is not None or exclude is not None
         flag("refresh", refresh)
+        route = check_connection_type(connection, where=f"find_one({meta.class_name})")
         plan = self._plan(meta, populate, populate_where, populate_order_by, strategy)
         if (
             not isinstance(where, (Mapping, list))
@@ -209,10 +228,11 @@ class ReadScope(TransactionScope):
         ):
             key = normalize_key(meta, where, where=f"find_one({meta.class_name})")
             found = self.unit_of_work.identity_map.get(meta.cls, key)
-            if found is None or not found.__dict__[STATE_KEY].initialized:
-                found = await self.unit_of_work.loader.find_by_key(meta, key)
-            if found is not None:
-                await self.unit_of_work.loader.populate([found], plan.nodes)
+            with requested_connection(route):
+                if found is None or not found.__dict__[STATE_KEY].initialized:
+                    found = await self.unit_of_work.loader.find_by_key(meta, key)
+                if found is not None:
+                    await self.unit_of_work.loader.populate([found], plan.nodes)
             return found  # type: ignore[no-any-return]
         results = await self.find(
             entity,
@@ -229,6 +249,7 @@ class ReadScope(TransactionScope):
             populate_order_by=populate_order_by,
             strategy=strategy,
             refresh=refresh,
+            connection=route,
         )
         return results[0] if results else None
 
@@ -246,6 +267,7 @@ class ReadScope(TransactionScope):
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
         refresh: bool = False,
+        connection: ConnectionType | None = None,
     ) -> T:
         """Like :meth:`find_one`, but raises :class:`NotFoundError` when nothing matches."""
         found = await self.find_one(
@@ -260,6 +282,7 @@ class ReadScope(TransactionScope):
             populate_order_by=populate_order_by,
             strategy=strategy,
             refresh=refresh,
+            connection=connection,
         )
         if found is None:
             name = entity.__name__
@@ -270,11 +293,15 @@ class ReadScope(TransactionScope):
             )
         return found
 
-    async def count(self, entity: type[Any], where: Any = None) -> int:
+    async def count(
+        self, entity: type[Any], where: Any = None, *, connection: ConnectionType | None = None
+    ) -> int:
+        """How many rows match ``where``; ``connection`` as for :meth:`find`."""
         self._usable()
         meta = meta_of(entity)
+        route = check_connection_type(connection, where=f"count({meta.class_name})")
         query = CountQuery(meta, parse_filter(meta, where))
-        result = await self.connections.read(lambda connection: connection.count(query))
+        result = await self.connections.read(lambda target: target.count(query), connection=route)
         assert isinstance(result, int)
         return result
 
@@ -290,6 +317,7 @@ class ReadScope(TransactionScope):
         populate_where: Mapping[str, Any] | None = None,
         populate_order_by: Mapping[str, Any] | None = None,
         strategy: StrategyName | None = None,
+        connection: ConnectionType | None = None,
     ) -> tuple[list[T], int]:
         """A page of entities and the total number of matches (ignoring limit and offset)."""
         found = await self.find(
@@ -302,8 +330,9 @@ class ReadScope(TransactionScope):
             populate_where=populate_where,
             populate_order_by=populate_order_by,
             strategy=strategy,
+            connection=connection,
         )
-        return found, await self.count(entity, where)
+        return found, await self.count(entity, where, connection=connection)
 
     async def find_by_cursor(
         self,
@@ -317,20 +346,23 @@ class ReadScope(TransactionScope):
         before: str | None = None,
         populate: Sequence[str] = (),
         include_count: bool = True,
+        connection: ConnectionType | None = None,
     ) -> Cursor[T]:
         """A page of a keyset pagination: ``first`` items after ``after``, or ``last`` before
         ``before``, in ``order_by`` order (the primary key breaks ties). See docs/querying.md."""
         self._usable()
-        page: Cursor[T] = await _cursor.find_by_cursor(
-            self,
-            meta_of(entity),
-            where,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-            order_by=order_by,
-            populate=populate,
-            include_count=include_count,
-        )
+        route = check_connection_type(connection, where=f"find_by_cursor({entity.__name__})")
+        with requested_connection(route):
+            page: Cursor[T] = await _cursor.find_by_cursor(
+                self,
+                meta_of(entity),
+                where,
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                order_by=order_by,
+                populate=populate,
+                include_count=include_count,
+            )
         return page

@@ -41,12 +41,15 @@ from orm.core.query.ast import PopulateNode, SelectQuery
 from orm.core.query.filter import parse_filter, parse_order_by
 from orm.core.query.keyset import keyset_batches, stream_order
 from orm.core.query.options import positive_size
+from orm.core.routing import requested_connection
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 from orm.core.unit_of_work.snapshot import changed_properties
 
 if TYPE_CHECKING:
+    from orm.core.connections import Connections
     from orm.core.reads import ReadScope
-    from orm.core.transactions import Connections, Transaction
+    from orm.core.routing import ConnectionType
+    from orm.core.transactions import Transaction
     from orm.core.unit_of_work.uow import UnitOfWork
 
 
@@ -58,6 +61,7 @@ def open_stream(
     order_by: Any,
     batch_size: int,
     populate: Sequence[str],
+    connection: ConnectionType | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Validate everything now (errors at the call, not at the first iteration); the caller
     has checked that ``em`` may load entities."""
@@ -69,11 +73,15 @@ def open_stream(
         parse_filter(meta, where),
         order_by=stream_order(meta, parse_order_by(meta, order_by)),
     )
-    return _entities(em, query, batch_size, tree)
+    return _entities(em, query, batch_size, tree, connection)
 
 
 async def _entities(
-    em: ReadScope, query: SelectQuery, batch_size: int, tree: tuple[PopulateNode, ...]
+    em: ReadScope,
+    query: SelectQuery,
+    batch_size: int,
+    tree: tuple[PopulateNode, ...],
+    connection: ConnectionType | None,
 ) -> AsyncGenerator[Any, None]:
     uow = em.unit_of_work
     connections = em.connections
@@ -83,7 +91,7 @@ async def _entities(
     # and changed ones of earlier batches.
     held: list[Any] = []
     tx = connections.current
-    async with aclosing(_row_batches(em, query, batch_size)) as batches:
+    async with aclosing(_row_batches(em, query, batch_size, connection)) as batches:
         async for rows in batches:
             if not rows:
                 continue
@@ -92,7 +100,9 @@ async def _entities(
                 entities = [hydrate(meta, row) for row in rows]
                 uow.register_managed(entities[0])
                 if tree:
-                    await uow.loader.populate(entities, tree)
+                    # Set and reset between yields: a generator shares its consumer's context.
+                    with requested_connection(connection):
+                        await uow.loader.populate(entities, tree)
             held.extend(loaded)
             for entity in entities:
                 if tx is not None and connections.current is not tx:
@@ -116,7 +126,7 @@ def holds_cursor(em: ReadScope) -> bool:
 
 
 async def _row_batches(
-    em: ReadScope, query: SelectQuery, batch_size: int
+    em: ReadScope, query: SelectQuery, batch_size: int, route: ConnectionType | None
 ) -> AsyncGenerator[list[Row], None]:
     tx = em.connections.current
     if tx is not None:
@@ -125,7 +135,7 @@ async def _row_batches(
                 yield rows
         return
     if holds_cursor(em):
-        async with em.orm.driver.acquire() as connection:
+        async with em.connections.read_connection(connection=route) as connection:
             cursor = connection.stream(query, batch_size)
             try:
                 async for rows in cursor:
@@ -135,7 +145,9 @@ async def _row_batches(
         return
 
     async def fetch(batch: SelectQuery) -> list[Row]:
-        return await em.connections.read(lambda connection: connection.find(batch))
+        return await em.connections.read(
+            lambda connection: connection.find(batch), connection=route
+        )
 
     async with aclosing(keyset_batches(fetch, query, batch_size)) as batches:
         async for rows in batches:

@@ -1,22 +1,24 @@
-"""Connections and transactions of an EntityManager fork: reads, flush scopes, savepoints.
+"""Transactions of an EntityManager fork: ``em.transaction()``, savepoints, COMMIT.
 
-Split from entity_manager.py: everything here is about which connection a fork uses and the
-transaction (or savepoint) around it; after a rolled-back block the Unit of Work's journal puts
-the fork back as it was before the block's flushes (see unit_of_work/journal.py).
+Split from entity_manager.py: the transaction (or savepoint) around a block of work, and the
+COMMIT whose answer must be awaited; which connection a statement runs on is
+:mod:`orm.core.connections`. After a rolled-back block the Unit of Work's journal puts the fork
+back as it was before the block's flushes (see unit_of_work/journal.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from orm.core import stream as _stream
-from orm.core.driver import Connection, ExecuteResult, IsolationLevel, RawStatements, Row
-from orm.core.errors import ConnectionError, DriverError, NotSupportedError, ValidationError
+from orm.core.driver import Connection, IsolationLevel, Row
+from orm.core.errors import ConnectionError, DriverError, ValidationError
 
 if TYPE_CHECKING:
+    from orm.core.connections import Connections
     from orm.core.orm import ORM
     from orm.core.unit_of_work.uow import UnitOfWork
 
@@ -51,111 +53,6 @@ class Transaction:
                 f"savepoints to undo that flush alone. Nothing of the transaction was committed "
                 f"and the fork keeps its changes pending: fix the cause and run the block again"
             ) from self.failed
-
-
-class Connections:
-    """Which connection the statements of one EntityManager fork run on.
-
-    Handed at construction to the fork's Unit of Work, Loader and query builders, so they
-    reach the database without calling back into the EntityManager:
-
-    * ``current``: the :class:`Transaction` open on the fork, or None;
-    * ``read(operation)``: run one read on the transaction's connection, else a pooled one;
-    * ``write_scope(on_commit)``: a connection in a transaction for a flush or an upsert (a
-      savepoint inside an open transaction), committed when the block ends.
-
-    ``check_usable`` is called before every read (the global ``orm.em`` refuses to work).
-    """
-
-    __slots__ = ("_check_usable", "current", "orm")
-
-    def __init__(self, orm: ORM, check_usable: Callable[[], None]) -> None:
-        self.orm = orm
-        self.current: Transaction | None = None
-        self._check_usable = check_usable
-
-    async def read(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
-        """Run ``operation`` on the open transaction's connection (under its lock), else on
-        a connection acquired from the pool for it."""
-        self._check_usable()
-        tx = self.current
-        if tx is not None:
-            async with tx.lock:
-                return await operation(tx.connection)
-        async with self.orm.driver.acquire() as connection:
-            return await operation(connection)
-
-    async def run_raw(
-        self, statement: str, params: Mapping[str, Any] | Sequence[Any] | None = None
-    ) -> ExecuteResult:
-        """Run a statement in the database's own language (``em.execute``) like a read, on a
-        connection that implements :class:`RawStatements` (the SQL ones)."""
-
-        async def run(connection: Connection) -> ExecuteResult:
-            if not isinstance(connection, RawStatements):
-                name = self.orm.driver.platform.name
-                raise NotSupportedError(
-                    f"the {name} driver runs no raw statements, so em.execute() is not available "
-                    f"on it; use em.find() with the filter language, or the driver's own raw "
-                    f"access (see its page under docs/drivers/)"
-                )
-            return await connection.run_raw(statement, params)
-
-        return await self.read(run)
-
-    @asynccontextmanager
-    async def write_scope(
-        self, on_commit: Callable[[], None] | None = None
-    ) -> AsyncIterator[Connection]:
-        """A connection in a transaction for a flush: the surrounding one (savepoint) or new;
-        with no transaction at all on a driver without them (``Platform.transactions``).
-
-        ``on_commit`` applies the written changes to the fork once they are committed (or the
-        savepoint released) - also when the task was cancelled while COMMIT was under way
-        and the server committed: the fork then matches the database before the
-        cancellation propagates.
-        """
-        tx = self.current
-        if tx is not None:
-            async with tx.lock:
-                savepoints = self.orm.driver.platform.savepoints
-                name = f"orm_flush_{tx.depth}"
-                tx.check_usable(self.orm.driver.platform.name)
-                if savepoints:
-                    await tx.connection.savepoint(name)
-                try:
-                    yield tx.connection
-                except BaseException as exc:
-                    if savepoints:
-                        await rollback_keeping_error(tx.connection.rollback_to_savepoint(name), exc)
-                    else:
-                        tx.failed = exc
-                    raise
-                if savepoints:
-                    await tx.connection.release_savepoint(name)
-            if on_commit is not None:
-                on_commit()
-            return
-        if not self.orm.driver.platform.transactions:
-            # No transactions: each batch is atomic on its own. A failure leaves the batches
-            # before it written while the fork keeps every change pending (docs/transactions.md).
-            async with self.orm.driver.acquire() as connection:
-                yield connection
-            if on_commit is not None:
-                on_commit()
-            return
-        async with self.orm.driver.acquire() as connection:
-            await connection.begin()
-            try:
-                yield connection
-            except BaseException as exc:
-                await rollback_keeping_error(connection.rollback(), exc)
-                raise
-            cancelled = await _commit(connection)
-            if on_commit is not None:
-                on_commit()
-            if cancelled is not None:
-                raise cancelled
 
 
 class TransactionScope:
@@ -240,7 +137,7 @@ class TransactionScope:
                 tx.check_usable(platform.name)
                 await _stream.close_streams(tx)
                 connections.current = None
-                cancelled = await _commit(connection)
+                cancelled = await commit_awaiting_answer(connection)
                 committed = True
             except BaseException as exc:
                 connections.current = None
@@ -268,7 +165,7 @@ class TransactionScope:
         return self.connections.current is not None
 
 
-async def _commit(connection: Connection) -> asyncio.CancelledError | None:
+async def commit_awaiting_answer(connection: Connection) -> asyncio.CancelledError | None:
     """COMMIT, and wait for its answer even if the task is cancelled meanwhile.
 
     Once COMMIT is sent only its answer tells whether the transaction was committed. A

@@ -127,6 +127,6 @@ def _row(
 
 
 async def upsert_rows(em: EntityManager, batch: UpsertBatch) -> list[Any]:
-    async with em.connections.write_scope() as connection:
+    async with em.connections.write_scope(action="upsert()") as connection:
         rows = await connection.upsert(batch)
     return em.unit_of_work.apply_upserted(batch.entity, rows)

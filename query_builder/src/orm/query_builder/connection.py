@@ -105,6 +105,9 @@ class SqlConnection(Connection):
 
     # -- Connection ------------------------------------------------------------------------
 
+    async def ping(self) -> None:
+        await self._timed(self._native_fetch, "SELECT 1", [], None)
+
     async def find(self, query: SelectQuery) -> list[Row]:
         statement, read = self.driver.renderer.select(query)
         rows = await self.fetch(statement, table=query.entity.table)

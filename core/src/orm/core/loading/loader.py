@@ -33,7 +33,7 @@ from orm.core.query.filter import key_condition, parse_filter, parse_order_by
 from orm.core.state import STATE_KEY, meta_of
 
 if TYPE_CHECKING:
-    from orm.core.transactions import Connections
+    from orm.core.connections import Connections
     from orm.core.unit_of_work.uow import UnitOfWork
 
 

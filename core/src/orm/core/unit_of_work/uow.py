@@ -19,8 +19,8 @@ from orm.core.unit_of_work.plan import FlushPlan, build_plan
 from orm.core.unit_of_work.snapshot import take_snapshot
 
 if TYPE_CHECKING:
+    from orm.core.connections import Connections
     from orm.core.entity_manager import EntityManager
-    from orm.core.transactions import Connections
 
 
 class UnitOfWork:

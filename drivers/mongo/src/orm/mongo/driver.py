@@ -76,6 +76,8 @@ MONGO_PLATFORM = Platform(
     composite_keys=False,
     microsecond_datetimes=False,
     sql=False,
+    # The replica set in the URL and its readPreference route reads (docs/scaling.md).
+    read_replicas=False,
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReadPreference
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from orm.core.driver import IsolationLevel
@@ -32,7 +32,9 @@ class TransactionSession:
         session = self.client.start_session()
 
         async def start() -> None:
-            await session.start_transaction()
+            # Not the client's read preference (the URL's readPreference=secondaryPreferred,
+            # say): PyMongo refuses every read of a transaction that is not on the primary.
+            await session.start_transaction(read_preference=ReadPreference.PRIMARY)
 
         try:
             await run_command("BEGIN", None, lambda: ("start_transaction", 0), start)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 _RETRYABLE = ("SELECT", "START", "SET", "SHOW", "BEGIN")
 _LOST = (2006, 2013, 2055)
 DEADLOCK = 1213
+# MariaDB's write conflict under innodb_snapshot_isolation=ON: rolls the transaction back too.
+RECORD_CHANGED = 1020
 LOCK_WAIT_TIMEOUT = 1205
 
 
@@ -66,9 +68,10 @@ class MySqlConnection(SqlConnection):
         # Session state that must not go back to the pool (SET FOREIGN_KEY_CHECKS = 0).
         self.dirty = False
         self._in_transaction = False
-        # Set when InnoDB rolled the whole transaction back (a deadlock; a lock wait timeout
-        # under innodb_rollback_on_timeout): until ROLLBACK, every statement fails, as on
-        # PostgreSQL, instead of running outside any transaction.
+        # Set when InnoDB rolled the whole transaction back (a deadlock; a write conflict under
+        # innodb_snapshot_isolation; a lock wait timeout under innodb_rollback_on_timeout):
+        # until ROLLBACK, every statement fails, as on PostgreSQL, instead of running outside
+        # any transaction.
         self._aborted: str | None = None
 
     # -- the native calls ------------------------------------------------------------------
@@ -95,7 +98,7 @@ class MySqlConnection(SqlConnection):
 
     def _ends_transaction(self, exc: Exception) -> bool:
         code = exc.args[0] if exc.args else None
-        if code == DEADLOCK:
+        if code in (DEADLOCK, RECORD_CHANGED):
             return True
         return code == LOCK_WAIT_TIMEOUT and self.driver.server.rollback_on_timeout
 

@@ -29,6 +29,9 @@ CHECK_FAILED_MARIADB = 4025
 LOCK_WAIT_TIMEOUT = 1205
 LOCK_NOWAIT = 3572
 DEADLOCK = 1213
+# MariaDB with innodb_snapshot_isolation=ON: a row this transaction read was changed by a
+# concurrent commit (its write conflict); the server rolls the whole transaction back.
+RECORD_CHANGED = 1020
 SYNTAX = (1064, 1149)
 UNKNOWN_COLUMN = 1054
 NO_SUCH_TABLE = 1146
@@ -133,6 +136,14 @@ def translate_mysql_error(
         return errors.DeadlockError(
             f"deadlock: the server rolled back this transaction (on {table or 'a table'}); "
             f"retry the whole transaction",
+            table=table,
+            sql=sql,
+        )
+    if code == RECORD_CHANGED:
+        return errors.DeadlockError(
+            f"a row of {table or 'a table'} changed since this transaction read it (a concurrent "
+            f"transaction committed it first: {message}); the server rolled back this "
+            f"transaction: retry the whole transaction",
             table=table,
             sql=sql,
         )

@@ -135,7 +135,7 @@ class QueryBuilder(QueryClauses[T]):
         async def operation(connection: Connection) -> int:
             return await _sql(connection).run(statement, table=table)
 
-        return await self._em.connections.read(operation)
+        return await self._em.connections.write(operation, action=f"{self.state.type}()")
 
     async def execute(self, mode: ExecuteMode | None = None) -> Any:
         """Run the statement. ``"all"``: a list of ``{column: value}`` dicts (the default for
