@@ -19,6 +19,12 @@ SQLITE_EXAMPLES = [
     "migrations.py",
     "loading_strategies.py",
     "read_replicas.py",
+    "finders.py",
+    "serialization.py",
+    "events.py",
+    "validation.py",
+    "transactions.py",
+    "defaults.py",
 ]
 
 

@@ -184,6 +184,13 @@ def _table_of(payload: Any) -> str | None:
     return None
 
 
+def _server_default_value(literal: str) -> Any:
+    """What the fake database stores for a server default: a quoted string or an integer."""
+    if literal.startswith("'") and literal.endswith("'"):
+        return literal[1:-1]
+    return int(literal)
+
+
 def _key(meta: EntityMetadata, row: Row) -> Key:
     parts: list[Any] = []
     for prop in meta.primary_keys:
@@ -296,7 +303,14 @@ class FakeConnection(Connection):
         table = self.driver.tables.setdefault(batch.entity.table, [])
         generated: list[Row] = []
         for row in batch.rows:
-            values = {p.name: self.driver.next_id(batch.entity.table) for p in batch.returning}
+            values = {
+                p.name: (
+                    self.driver.next_id(batch.entity.table)
+                    if p.server_default is None
+                    else _server_default_value(p.server_default)
+                )
+                for p in batch.returning
+            }
             table.append({**row, **values})
             generated.append(values)
         return generated

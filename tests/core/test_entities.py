@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -21,6 +22,7 @@ from orm.core import (
     Property,
     entity,
 )
+from orm.core.events import Events
 from orm.core.metadata.discovery import discover
 from orm.core.state import STATE_KEY, Status, meta_of, state_of
 from orm.core.unit_of_work.uow import UnitOfWork
@@ -85,8 +87,10 @@ discover(ENTITIES, NamingStrategy())
 
 
 def _uow() -> UnitOfWork:
-    """A Unit of Work for hydration only: the Hydrator never touches the EntityManager."""
-    return UnitOfWork(em=None, connections=None, dataloader=False)  # type: ignore[arg-type]
+    """A Unit of Work for hydration only: the Hydrator never touches the EntityManager (the
+    entities have no lifecycle hooks), nor the connections beyond the ORM's events."""
+    connections = SimpleNamespace(orm=SimpleNamespace(events=Events([])))
+    return UnitOfWork(em=None, connections=connections, dataloader=False)  # type: ignore[arg-type]
 
 
 def _author_row(key: int = 1) -> dict[str, Any]:

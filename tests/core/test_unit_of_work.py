@@ -250,7 +250,9 @@ async def test_insert_is_one_batch_in_one_transaction() -> None:
     assert batch.entity is meta_of(Author)
     assert _names(batch.properties) == ("name", "age")  # the server-default column is left out
     assert batch.rows == [{"name": "Jon", "age": None}]
-    assert _names(batch.returning) == ("id",)
+    # The key and the server default come back with the insert (RETURNING).
+    assert _names(batch.returning) == ("id", "nickname")
+    assert author.nickname == "anon"
     assert author.id == 1
     assert state_of(author).status is Status.MANAGED
     assert em.is_managed(author)
@@ -270,9 +272,9 @@ async def test_one_insert_batch_per_table_and_column_set() -> None:
     assert [len(b.rows) for b in batches] == [3, 1, 1]
     shapes = {(_names(b.properties), _names(b.returning)) for b in batches}
     assert shapes == {
-        (("name", "age"), ("id",)),
+        (("name", "age"), ("id", "nickname")),
         (("name", "age", "nickname"), ("id",)),
-        (("id", "name", "age"), ()),
+        (("id", "name", "age"), ("nickname",)),
     }
     assert with_key.id == 100
     assert driver.ops().count("begin") == 1

@@ -25,6 +25,7 @@ from orm.core.errors import (
     DriverError,
     DriverNotInstalledError,
     EntityStateError,
+    FlushValidationError,
     ForeignKeyViolation,
     LockWaitError,
     MetadataError,
@@ -39,7 +40,18 @@ from orm.core.errors import (
     TransactionConflictError,
     UniqueConstraintViolation,
     ValidationError,
+    ValidationProblem,
 )
+from orm.core.events import (
+    ChangeSet,
+    EventArgs,
+    Events,
+    EventSubscriber,
+    FlushEventArgs,
+    TransactionEventArgs,
+    UpsertEventArgs,
+)
+from orm.core.metadata.dynamic_defaults import default
 from orm.core.metadata.entity import entity
 from orm.core.metadata.fields import (
     ManyToMany,
@@ -60,15 +72,21 @@ from orm.core.metadata.model import (
 )
 from orm.core.metadata.naming import NamingStrategy
 from orm.core.orm import ORM, Config
+from orm.core.propagation import Propagation
 from orm.core.query.ast import LoadStrategy, LockMode
+from orm.core.query.prune import PRUNE, Prune
 from orm.core.replicas import Replica, ReplicaStatus
 from orm.core.repository import EntityRepository
 from orm.core.retry import retry_transaction
+from orm.core.schemas import schema_of
+from orm.core.serialization import to_dict, to_json
 from orm.core.urls import redact_url
 
 __all__ = [
     "ORM",
+    "PRUNE",
     "Cascade",
+    "ChangeSet",
     "CheckConstraintViolation",
     "Collection",
     "CommitOrderError",
@@ -86,7 +104,12 @@ __all__ = [
     "EntityMetadata",
     "EntityRepository",
     "EntityStateError",
+    "EventArgs",
+    "EventSubscriber",
+    "Events",
     "ExecuteResult",
+    "FlushEventArgs",
+    "FlushValidationError",
     "ForeignKeyViolation",
     "Index",
     "InsertBatch",
@@ -111,8 +134,10 @@ __all__ = [
     "Platform",
     "PoolTimeoutError",
     "PrimaryKey",
+    "Propagation",
     "Property",
     "PropertyMetadata",
+    "Prune",
     "ReadOnlyError",
     "RelationKind",
     "Replica",
@@ -120,12 +145,19 @@ __all__ = [
     "ScalarKind",
     "SchemaManager",
     "TransactionConflictError",
+    "TransactionEventArgs",
     "Unique",
     "UniqueConstraintViolation",
     "UpdateBatch",
     "UpsertBatch",
+    "UpsertEventArgs",
     "ValidationError",
+    "ValidationProblem",
+    "default",
     "entity",
     "redact_url",
     "retry_transaction",
+    "schema_of",
+    "to_dict",
+    "to_json",
 ]

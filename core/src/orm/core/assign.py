@@ -1,4 +1,5 @@
-"""``em.create`` and ``em.assign``: set entity attributes from plain dicts (e.g. request bodies)."""
+"""``em.create`` and ``em.assign``: set entity attributes from plain dicts (e.g. request bodies)
+or from pydantic models (e.g. those of ``schema_of``), whose fields that were set are used."""
 
 from __future__ import annotations
 
@@ -26,13 +27,31 @@ def new_instance(meta: EntityMetadata) -> Any:
     return entity
 
 
-def assign(em: EntityManager, entity: Any, data: Mapping[str, Any]) -> None:
-    """Assign ``data`` to ``entity``; unknown keys are a :class:`ValidationError`.
+def as_mapping(data: Any, where: str) -> Mapping[str, Any]:
+    """``data`` as a dict: a mapping as it is; a pydantic model (anything with ``model_dump``)
+    as the fields that were set, so a PATCH payload leaves the others alone."""
+    if isinstance(data, Mapping):
+        return data
+    dump = getattr(data, "model_dump", None)
+    if callable(dump):
+        dumped = dump(exclude_unset=True)
+        if isinstance(dumped, Mapping):
+            return dumped
+    raise ValidationError(
+        f"{where} takes a dict or a pydantic model (e.g. of schema_of()), not a "
+        f"{type(data).__name__}; pass dict(...) or the model instance"
+    )
+
+
+def assign(em: EntityManager, entity: Any, data: Mapping[str, Any] | Any) -> None:
+    """Assign ``data`` (a dict or a pydantic model) to ``entity``; unknown keys are a
+    :class:`ValidationError`.
 
     Relations accept an entity, a primary key (a reference is used) or a dict (a new entity
     is created, or the current one updated for a to-one relation).
     """
     meta = meta_of(entity)
+    data = as_mapping(data, f"assign() of a {meta.class_name}")
     unknown = [key for key in data if key not in meta.properties]
     if unknown:
         known = ", ".join(meta.properties)
@@ -67,8 +86,8 @@ def _related_value(em: EntityManager, prop: PropertyMetadata, value: Any, *, cur
     return em.get_reference(target.cls, normalize_key(target, value, where=prop.path))
 
 
-def create(em: EntityManager, meta: EntityMetadata, data: Mapping[str, Any]) -> Any:
+def create(em: EntityManager, meta: EntityMetadata, data: Mapping[str, Any] | Any) -> Any:
     entity = new_instance(meta)
-    assign(em, entity, data)
+    assign(em, entity, as_mapping(data, f"create({meta.class_name})"))
     em.persist(entity)
     return entity

@@ -27,6 +27,7 @@ from orm.core.routing import ConnectionType, requested_route
 from orm.core.transactions import Transaction, commit_awaiting_answer, rollback_keeping_error
 
 if TYPE_CHECKING:
+    from orm.core.entity_manager import EntityManager
     from orm.core.orm import ORM
 
 R = TypeVar("R")
@@ -50,12 +51,19 @@ class Connections:
     ``check_usable`` is called before every read (the global ``orm.em`` refuses to work).
     """
 
-    __slots__ = ("_check_usable", "current", "last_write", "orm", "read_only")
+    __slots__ = ("_check_usable", "current", "em", "last_write", "orm", "read_only")
 
     def __init__(
-        self, orm: ORM, check_usable: Callable[[], None], *, read_only: bool = False
+        self,
+        orm: ORM,
+        check_usable: Callable[[], None],
+        *,
+        read_only: bool = False,
+        em: EntityManager | None = None,
     ) -> None:
         self.orm = orm
+        # The fork these connections serve: handed to transaction event subscribers.
+        self.em = em
         self.current: Transaction | None = None
         self.read_only = read_only
         # When this fork last wrote (on the replicas' clock), for read-your-writes.
@@ -217,15 +225,22 @@ class Connections:
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin()
+            events = self.orm.events if self.orm.events.subscriptions else None
             try:
                 yield connection
+                if events is not None and self.em is not None:
+                    await events.transaction_event("before_commit", self.em)
             except BaseException as exc:
                 await rollback_keeping_error(connection.rollback(), exc)
+                if events is not None and self.em is not None:
+                    await events.transaction_event("after_rollback", self.em)
                 raise
             # Before COMMIT: if its answer is lost, the rows may be there all the same.
             self.note_write()
             cancelled = await commit_awaiting_answer(connection)
             if on_commit is not None:
                 on_commit()
+            if events is not None and self.em is not None:
+                await events.transaction_event("after_commit", self.em)
             if cancelled is not None:
                 raise cancelled

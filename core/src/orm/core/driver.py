@@ -98,7 +98,8 @@ class InsertBatch:
     entity: EntityMetadata
     properties: tuple[PropertyMetadata, ...]
     rows: list[Row]
-    # Properties the database generates and must report back (auto-increment keys).
+    # Properties the database fills in and must report back: auto-increment keys, and
+    # properties with a server_default the entity left unset (one dict per row, in row order).
     returning: tuple[PropertyMetadata, ...] = ()
 
 

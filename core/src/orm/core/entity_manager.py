@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from orm.core import assign as _assign
+from orm.core import finders as _finders
+from orm.core import serialization as _serialization
 from orm.core import upsert as _upsert
+from orm.core.collection import Collection
 from orm.core.connections import Connections
 from orm.core.driver import Aggregations, Connection, ExecuteResult, NativeCollections
 from orm.core.errors import EntityStateError, NotFoundError, NotSupportedError, ValidationError
 from orm.core.keys import normalize_key
-from orm.core.loading.populate import parse_populate
+from orm.core.loading.populate import StrategyName, parse_populate
 from orm.core.query.ast import SelectQuery
 from orm.core.query.filter import is_entity, parse_filter
 from orm.core.reads import ReadScope
 from orm.core.repository import EntityRepository
 from orm.core.routing import ConnectionType, check_connection_type
+from orm.core.serialization_plan import ShapeHint
 from orm.core.state import Status, meta_of, state_of
 from orm.core.transactions import Transaction
 from orm.core.unit_of_work.uow import UnitOfWork
@@ -39,7 +43,7 @@ class EntityManager(ReadScope):
         self._global = is_global
         # The collaborators, each handed what it needs so calls point down: the connection
         # router, and the Unit of Work (identity map, hydrator, loader, flush).
-        self.connections = Connections(orm, self._usable, read_only=read_only)
+        self.connections = Connections(orm, self._usable, read_only=read_only, em=self)
         self.unit_of_work = UnitOfWork(self, self.connections, dataloader=orm.config.dataloader)
 
     def fork(self, *, read_only: bool = False) -> EntityManager:
@@ -77,6 +81,47 @@ class EntityManager(ReadScope):
 
     # -- reading (the find family is in orm.core.reads) ----------------------------------
 
+    async def find_or_create(
+        self,
+        entity: type[T],
+        where: Mapping[str, Any],
+        *,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> T:
+        """The entity whose properties equal ``where``: a new or managed one of this fork
+        first (so two calls never create two), then one from the database; else a new one
+        made of ``where`` and ``defaults``, persisted for the next flush. docs/querying.md."""
+        self._usable()
+        return await _finders.find_or_create(self, entity, where, defaults=defaults)
+
+    async def find_with_new_or_changed(
+        self,
+        entity: type[T],
+        where: Any = None,
+        *,
+        populate: Sequence[str] = (),
+        order_by: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        strategy: StrategyName | None = None,
+        connection: ConnectionType | None = None,
+    ) -> list[T]:
+        """:meth:`find`, plus the fork's new entities that match ``where`` and its changed
+        ones that now match, minus changed ones that no longer match and removed ones; sorted
+        in memory by ``order_by``. docs/querying.md#finders-that-see-the-unit-of-work."""
+        self._usable()
+        return await _finders.find_with_new_or_changed(
+            self,
+            entity,
+            where,
+            populate=populate,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            strategy=strategy,
+            connection=connection,
+        )
+
     def get_reference(self, entity: type[T], key: Any) -> T:
         """The managed entity with this key, or a reference that knows only its key (no query)."""
         self._usable()
@@ -84,6 +129,31 @@ class EntityManager(ReadScope):
         normalized = normalize_key(meta, key, where=f"get_reference({meta.class_name})")
         reference: T = self.unit_of_work.hydrator.reference(meta, normalized)
         return reference
+
+    async def load(self, entity: T) -> T:
+        """The entity with its values loaded: a reference (``book.author`` before it was
+        loaded) is read by key; a loaded entity comes back as it is, without a query.
+
+        Loads started in the same tick share one query per entity class, so
+        ``await asyncio.gather(*(em.load(b.author) for b in books))`` sends one SELECT.
+        """
+        self._usable()
+        state = state_of(entity)
+        if state.uow is not self.unit_of_work or state.status is not Status.MANAGED:
+            raise EntityStateError(
+                f"cannot load this {type(entity).__name__}: it is not managed by this "
+                f"EntityManager ({state.status.value}); load it through this fork first"
+            )
+        if state.initialized:
+            return entity
+        meta = meta_of(entity)
+        key = normalize_key(meta, entity, where=f"load({meta.class_name})")
+        if await self.unit_of_work.loader.find_by_key(meta, key) is None:
+            raise NotFoundError(
+                f"{meta.class_name} {key!r} is referenced but no longer exists in the database",
+                entity=meta.class_name,
+            )
+        return entity
 
     async def populate(self, entities: T | Sequence[T], paths: Sequence[str]) -> None:
         """Load relation paths (``"books.tags"``) of already loaded entities, one query a level."""
@@ -94,6 +164,30 @@ class EntityManager(ReadScope):
         for item in items:
             self._check_managed(item, "populate")
         await self.unit_of_work.loader.populate(items, parse_populate(meta_of(items[0]), paths))
+
+    @overload
+    async def serialize(  # type: ignore[overload-overlap]  # a list is an object too
+        self,
+        entities: list[Any] | tuple[Any, ...] | Collection[Any],
+        shape: ShapeHint = (),
+        *,
+        exclude: ShapeHint = (),
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    async def serialize(
+        self, entities: object, shape: ShapeHint = (), *, exclude: ShapeHint = ()
+    ) -> dict[str, Any]: ...
+    async def serialize(
+        self, entities: object, shape: ShapeHint = (), *, exclude: ShapeHint = ()
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """Serialize with a shape hint (``{"books": {"tags": True}}`` or ``["books.tags"]``):
+        what the shape needs and is not loaded is loaded first, one query per relation and
+        level for all the entities together (docs/serialization.md)."""
+        self._usable()
+        result: dict[str, Any] | list[dict[str, Any]] = await _serialization.serialize(
+            self, entities, shape, exclude
+        )
+        return result
 
     async def refresh(self, entity: T) -> T:
         """Re-read the entity's row (from the primary), dropping its unflushed changes;
@@ -126,15 +220,21 @@ class EntityManager(ReadScope):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, entity: type[T], data: Mapping[str, Any]) -> T:
-        """A new entity from a dict (unknown keys are an error), persisted with the next flush."""
+    def create(self, entity: type[T], data: Mapping[str, Any] | Any) -> T:
+        """A new entity from a dict (unknown keys are an error), persisted with the next flush.
+
+        ``data`` may be a pydantic model (e.g. of ``schema_of(entity)``): its fields that
+        were set are used."""
         self._usable()
         self.connections.check_writable(f"create({entity.__name__})")
         created: T = _assign.create(self, meta_of(entity), data)
         return created
 
-    def assign(self, entity: T, data: Mapping[str, Any]) -> T:
-        """Set properties from a dict (unknown keys are an error); returns the entity."""
+    def assign(self, entity: T, data: Mapping[str, Any] | Any) -> T:
+        """Set properties from a dict (unknown keys are an error); returns the entity.
+
+        ``data`` may be a pydantic model: only its fields that were set are assigned (a PATCH
+        payload of ``schema_of(Entity, partial=True)``)."""
         self._usable()
         _assign.assign(self, entity, data)
         return entity
@@ -179,8 +279,17 @@ class EntityManager(ReadScope):
     ) -> list[T]:
         """:meth:`upsert` for several rows in one statement."""
         self._usable()
+        events = self.orm.events
+        if events.flush_listeners and isinstance(data, Sequence):
+            # before_upsert hooks and subscribers may change the rows: give them copies.
+            data = [dict(item) if isinstance(item, Mapping) else item for item in data]
+            await events.before_upsert(entity, data, self)  # type: ignore[arg-type]
         batch = _upsert.build_upsert(meta_of(entity), data, on_conflict, update)
-        return await _upsert.upsert_rows(self, batch)
+        upserted: list[T] = await _upsert.upsert_rows(self, batch)
+        if events.flush_listeners:
+            for item in upserted:
+                await events.entity_event("after_upsert", item, self)
+        return upserted
 
     async def flush(self) -> None:
         """Write every change in one transaction; with nothing changed, send nothing."""

@@ -6,6 +6,7 @@ Drivers translate their native exceptions into these, so application code never 
     ORMError
     ├── MetadataError               entity definitions are wrong (raised at ORM.init)
     ├── ValidationError             a filter, option or value is wrong (raised before any I/O)
+    │   ├── FlushValidationError    values a flush would write break their rules (.problems)
     │   └── NotSupportedError       valid, but this database cannot run it (a declared limit)
     ├── NotFoundError               find_one_or_fail found nothing
     ├── NotLoadedError              a reference or collection was read before it was loaded
@@ -34,6 +35,8 @@ and says what to do about it.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 __all__ = [
     "CheckConstraintViolation",
     "CommitOrderError",
@@ -44,6 +47,7 @@ __all__ = [
     "DriverError",
     "DriverNotInstalledError",
     "EntityStateError",
+    "FlushValidationError",
     "ForeignKeyViolation",
     "LockWaitError",
     "MetadataError",
@@ -72,6 +76,26 @@ class MetadataError(ORMError):
 
 class ValidationError(ORMError):
     """A filter, option or value is invalid; raised before anything is sent to the database."""
+
+
+class ValidationProblem(NamedTuple):
+    """One problem of a :class:`FlushValidationError`."""
+
+    entity: str  # the entity class name
+    key: Any  # the primary key ("new" for an entity not inserted yet, None for an upsert row)
+    property: str | None  # None: an entity-level validator (@entity(validators=[...]))
+    reason: str  # what is wrong, as the message says it
+
+
+class FlushValidationError(ValidationError):
+    """The values a flush (or an upsert) would write break their rules: a required value is
+    missing, a value has the wrong type or does not fit its column, or a declared rule or
+    validator refuses it (docs/validation.md). Every problem of the flush is in the message and
+    in ``problems``; nothing was sent and the EntityManager was left as it was."""
+
+    def __init__(self, message: str, problems: list[ValidationProblem]) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class NotSupportedError(ValidationError):

@@ -19,6 +19,7 @@ from orm.core.errors import (
     EntityStateError,
     ValidationError,
 )
+from orm.core.events import Events
 from orm.core.loading.populate import parse_strategy, strategy_unavailable
 from orm.core.metadata.discovery import discover, entities_in_modules
 from orm.core.metadata.keys_policy import bind_key_policy
@@ -75,6 +76,8 @@ class Config:
     prefer_read_replicas: bool = True
     read_your_writes: float | None = None
     replica_backoff: tuple[float, float] = (1.0, 30.0)
+    # Objects with methods named after events (docs/events.md); EventSubscriber documents them.
+    subscribers: Sequence[Any] = ()
 
     def __repr__(self) -> str:
         # The URL may carry a password and the cursor secret signs cursors: a repr ends up in
@@ -133,11 +136,14 @@ class ORM:
         metadata: dict[type[Any], EntityMetadata],
         commit_order: CommitOrder,
         replicas: ReadReplicas | None = None,
+        events: Events | None = None,
     ) -> None:
         self.config = config
         self.driver = driver
         # The read replicas' pools and health (empty without Config.replicas).
         self.replicas = replicas or ReadReplicas(())
+        # Lifecycle events: entity hooks and the subscribers (orm.events.subscribe(...)).
+        self.events = events or Events([meta.cls for meta in metadata.values()])
         self.metadata = metadata
         self.commit_order = commit_order
         self.em = EntityManager(self, is_global=True)
@@ -167,6 +173,7 @@ class ORM:
         prefer_read_replicas: bool | None = None,
         read_your_writes: float | None = None,
         replica_backoff: tuple[float, float] | None = None,
+        subscribers: Sequence[Any] | None = None,
         **driver_options: Any,
     ) -> ORM:
         """Validate the entities, pick the driver for ``url`` and open its pool.
@@ -189,6 +196,7 @@ class ORM:
                 "prefer_read_replicas": prefer_read_replicas,
                 "read_your_writes": read_your_writes,
                 "replica_backoff": replica_backoff,
+                "subscribers": subscribers,
             }.items()
             if value is not None
         }
@@ -218,6 +226,7 @@ class ORM:
             backoff=settings.replica_backoff,
         )
         metas = list(metadata.values())
+        events = Events([meta.cls for meta in metas], settings.subscribers)
         keys = bind_key_policy(metas, instance.platform.key_policy, instance.platform.name)
         keys.apply()
         try:
@@ -233,7 +242,7 @@ class ORM:
             keys.undo()
             raise
         order = compute_commit_order(metas, link_arrays=instance.platform.link_arrays)
-        return cls(settings, instance, metadata, order, read_replicas)
+        return cls(settings, instance, metadata, order, read_replicas, events)
 
     @asynccontextmanager
     async def request_context(self) -> AsyncIterator[EntityManager]:

@@ -2,8 +2,10 @@
 
 Split from entity_manager.py: the transaction (or savepoint) around a block of work, and the
 COMMIT whose answer must be awaited; which connection a statement runs on is
-:mod:`orm.core.connections`. After a rolled-back block the Unit of Work's journal puts the fork
-back as it was before the block's flushes (see unit_of_work/journal.py).
+:mod:`orm.core.connections`, and what a block does with a transaction already open on the fork
+(join it, a savepoint, a new one...) is :mod:`orm.core.propagation`. After a rolled-back block
+the Unit of Work's journal puts the fork back as it was before the block's flushes (see
+unit_of_work/journal.py).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar, cast
 
 from orm.core import stream as _stream
 from orm.core.driver import Connection, IsolationLevel, Row
-from orm.core.errors import ConnectionError, DriverError, ValidationError
+from orm.core.errors import ConnectionError, DriverError
+from orm.core.propagation import Block, Propagation, PropagationName, block_for, parse_propagation
 
 if TYPE_CHECKING:
     from orm.core.connections import Connections
@@ -30,12 +33,22 @@ class Transaction:
 
     ``lock`` serializes the fork's statements on it, ``depth`` counts nested blocks (each a
     savepoint), ``streams`` are the cursors of ``em.stream()`` iterations open on it (closed
-    before the transaction ends). ``failed`` is the error of a flush that failed inside it on a
-    database without savepoints: nothing can undo that flush alone, so the transaction can only
-    roll back.
+    before the transaction ends). ``failed`` is the error that doomed it: a flush that failed
+    inside it on a database without savepoints (nothing can undo that flush alone), or a block
+    that joined it (``propagation="required"``) and failed, whose writes are part of it. A doomed
+    transaction can only roll back - or, for a joined block's failure, roll back to the
+    savepoint of an enclosing nested block (``failed_depth`` is the depth it failed at).
     """
 
-    __slots__ = ("connection", "depth", "failed", "lock", "streams")
+    __slots__ = (
+        "connection",
+        "depth",
+        "failed",
+        "failed_depth",
+        "failed_joined",
+        "lock",
+        "streams",
+    )
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -43,16 +56,40 @@ class Transaction:
         self.depth = 0
         self.streams: list[AsyncIterator[list[Row]]] = []
         self.failed: BaseException | None = None
+        self.failed_joined = False
+        self.failed_depth = 0
 
     def check_usable(self, platform_name: str) -> None:
-        """Raise if a failed flush has doomed this transaction (see ``failed``)."""
-        if self.failed is not None:
+        """Raise if a failure has doomed this transaction (see ``failed``)."""
+        if self.failed is None:
+            return
+        if self.failed_joined:
             raise DriverError(
-                f"the transaction is rolled back: a flush inside it failed "
-                f"({type(self.failed).__name__}: {self.failed}), and {platform_name} has no "
-                f"savepoints to undo that flush alone. Nothing of the transaction was committed "
-                f"and the fork keeps its changes pending: fix the cause and run the block again"
+                f"the transaction is rolled back: a block that joined it "
+                f'(propagation="required", "supports" or "mandatory") failed '
+                f"({type(self.failed).__name__}: {self.failed}), and a joined block shares the "
+                f"transaction, so what it wrote cannot be undone alone. Nothing of the "
+                f"transaction was committed and the fork keeps its changes pending: let the "
+                f'error propagate, or give the inner block propagation="nested" (a savepoint) '
+                f"if the outer block should go on after it fails"
             ) from self.failed
+        raise DriverError(
+            f"the transaction is rolled back: a flush inside it failed "
+            f"({type(self.failed).__name__}: {self.failed}), and {platform_name} has no "
+            f"savepoints to undo that flush alone. Nothing of the transaction was committed "
+            f"and the fork keeps its changes pending: fix the cause and run the block again"
+        ) from self.failed
+
+    def fail_joined(self, error: BaseException) -> None:
+        """A joined block failed: doom the transaction (or the enclosing nested block)."""
+        if self.failed is None:
+            self.failed, self.failed_joined, self.failed_depth = error, True, self.depth
+
+    def forgive(self, depth: int) -> None:
+        """The nested block at ``depth`` rolled back to its savepoint, undoing what a joined
+        block that failed inside it wrote: the transaction is usable again."""
+        if self.failed is not None and self.failed_joined and self.failed_depth >= depth:
+            self.failed, self.failed_joined, self.failed_depth = None, False, 0
 
 
 class TransactionScope:
@@ -68,73 +105,77 @@ class TransactionScope:
     async def flush(self) -> None:
         raise NotImplementedError
 
+    def fork(self, *, read_only: bool = False) -> TransactionScope:
+        raise NotImplementedError
+
+    @property
+    def read_only(self) -> bool:
+        raise NotImplementedError
+
     # -- transactions ----------------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(
-        self, *, isolation_level: IsolationLevel | None = None
+        self,
+        *,
+        isolation_level: IsolationLevel | None = None,
+        propagation: Propagation | PropagationName = Propagation.NESTED,
     ) -> AsyncIterator[Self]:
         """``async with em.transaction():`` - flushes and commits on success, rolls back on error.
 
-        Nested blocks become savepoints: an error inside one rolls back only that block. A
-        driver without transactions (``Platform.transactions``), or a nested block on one
-        without savepoints (``Platform.savepoints``), raises a ValidationError before any I/O.
+        ``propagation`` says what the block does with a transaction already open on the fork
+        (docs/transactions.md#propagation): ``"nested"`` (the default) makes it a savepoint, so
+        an error inside it rolls back only that block; ``"required"`` joins it;
+        ``"requires_new"`` and ``"not_supported"`` run the block on a new fork (the one the
+        ``async with`` gives) in a transaction of its own, or in none; ``"supports"``,
+        ``"mandatory"`` and ``"never"`` join it or run without one. What a mode or the driver
+        cannot do (``Platform.transactions``, ``Platform.savepoints``) raises before any I/O.
         """
         self._usable()
+        mode = parse_propagation(propagation)
+        tx = self.connections.current
+        block = block_for(
+            mode,
+            in_transaction=tx is not None,
+            driver=self.orm.driver,
+            isolation_level=isolation_level,
+        )
+        if block is Block.BEGIN:
+            async with self._begun(isolation_level):
+                yield self
+        elif block is Block.WITHOUT:
+            yield self
+            await self.flush()
+        elif block is Block.NEW_FORK_BEGIN or block is Block.NEW_FORK_WITHOUT:
+            # A block of its own, on a fork that shares nothing with this one (no entity, no
+            # pending change, no transaction): this fork and its transaction wait unchanged.
+            inner = cast(Self, self.fork(read_only=self.read_only))
+            within = Propagation.REQUIRED if block is Block.NEW_FORK_BEGIN else Propagation.NEVER
+            async with inner.transaction(isolation_level=isolation_level, propagation=within):
+                yield inner
+        else:
+            assert tx is not None  # a savepoint or a joined block: block_for saw it open
+            async with self._savepoint(tx) if block is Block.SAVEPOINT else self._joined(tx):
+                yield self
+
+    @asynccontextmanager
+    async def _begun(self, isolation_level: IsolationLevel | None) -> AsyncIterator[None]:
+        """BEGIN on a new connection; flush and COMMIT after the block, or ROLLBACK."""
         connections = self.connections
-        tx = connections.current
         platform = self.orm.driver.platform
-        if tx is None and not platform.transactions:
-            raise ValidationError(
-                f"the {platform.name} driver has no transactions (Platform.transactions is "
-                f"False), so em.transaction() cannot make its block atomic; call em.flush() "
-                f"instead, where each write is atomic on its own"
-            )
-        if tx is not None:
-            if isolation_level is not None:
-                raise ValidationError(
-                    "isolation_level can only be set on the outermost transaction"
-                )
-            if not platform.savepoints:
-                raise ValidationError(
-                    f"the {platform.name} driver has no savepoints (Platform.savepoints is "
-                    f"False), so em.transaction() cannot be nested inside an open transaction; "
-                    f"use the outer block only, or run the inner work in its own fork (a "
-                    f"separate transaction)"
-                )
-            tx.depth += 1
-            name = f"orm_sp_{tx.depth}"
-            try:
-                async with tx.lock:
-                    await tx.connection.savepoint(name)
-                depth = self.unit_of_work.open_journal()
-                committed = False
-                try:
-                    yield self
-                    await self.flush()
-                    async with tx.lock:
-                        await tx.connection.release_savepoint(name)
-                    committed = True
-                except BaseException as exc:
-                    async with tx.lock:
-                        await rollback_keeping_error(tx.connection.rollback_to_savepoint(name), exc)
-                    raise
-                finally:
-                    # Rolled back: the fork is put back as it was before the block's flushes.
-                    self.unit_of_work.close_journal(depth, committed=committed)
-            finally:
-                tx.depth -= 1
-            return
         async with self.orm.driver.acquire() as connection:
             await connection.begin(isolation_level)
             connections.current = tx = Transaction(connection)
             depth = self.unit_of_work.open_journal()
             committed = False
             cancelled: asyncio.CancelledError | None = None
+            events = self.orm.events if self.orm.events.subscriptions else None
             try:
-                yield self
+                yield
                 await self.flush()
                 tx.check_usable(platform.name)
+                if events is not None:
+                    await events.transaction_event("before_commit", self)
                 await _stream.close_streams(tx)
                 connections.current = None
                 cancelled = await commit_awaiting_answer(connection)
@@ -143,21 +184,70 @@ class TransactionScope:
                 connections.current = None
                 await rollback_keeping_error(_stream.close_streams(tx), exc)
                 await rollback_keeping_error(connection.rollback(), exc)
+                if events is not None:
+                    await events.transaction_event("after_rollback", self)
                 raise
             finally:
                 # Rolled back: the fork is put back as it was before the transaction's flushes.
                 self.unit_of_work.close_journal(depth, committed=committed)
+            if events is not None:
+                await events.transaction_event("after_commit", self)
             if cancelled is not None:
                 raise cancelled  # after COMMIT succeeded: the fork keeps the committed state
+
+    @asynccontextmanager
+    async def _savepoint(self, tx: Transaction) -> AsyncIterator[None]:
+        """SAVEPOINT in the open transaction; flush and RELEASE after the block, or ROLLBACK TO
+        it - which also undoes a joined block that failed inside it."""
+        tx.depth += 1
+        name = f"orm_sp_{tx.depth}"
+        try:
+            async with tx.lock:
+                await tx.connection.savepoint(name)
+            depth = self.unit_of_work.open_journal()
+            committed = False
+            try:
+                yield
+                await self.flush()
+                tx.check_usable(self.orm.driver.platform.name)
+                async with tx.lock:
+                    await tx.connection.release_savepoint(name)
+                committed = True
+            except BaseException as exc:
+                async with tx.lock:
+                    await rollback_keeping_error(tx.connection.rollback_to_savepoint(name), exc)
+                tx.forgive(tx.depth)
+                raise
+            finally:
+                # Rolled back: the fork is put back as it was before the block's flushes.
+                self.unit_of_work.close_journal(depth, committed=committed)
+        finally:
+            tx.depth -= 1
+
+    @asynccontextmanager
+    async def _joined(self, tx: Transaction) -> AsyncIterator[None]:
+        """The open transaction, joined: the block's flushes are the outer transaction's, kept
+        or undone with it. A failure dooms it, since nothing can undo the block alone."""
+        tx.check_usable(self.orm.driver.platform.name)
+        try:
+            yield
+            await self.flush()
+        except BaseException as exc:
+            tx.fail_joined(exc)
+            raise
 
     async def transactional(
         self,
         work: Callable[[Self], Awaitable[R]],
         *,
         isolation_level: IsolationLevel | None = None,
+        propagation: Propagation | PropagationName = Propagation.NESTED,
     ) -> R:
-        """Run ``work(em)`` in a transaction; flush and commit if it returns, else roll back."""
-        async with self.transaction(isolation_level=isolation_level) as em:
+        """Run ``work(em)`` in a transaction; flush and commit if it returns, else roll back.
+
+        ``work`` gets the fork the block runs on: a new one for ``propagation="requires_new"``
+        and ``"not_supported"``, else this one."""
+        async with self.transaction(isolation_level=isolation_level, propagation=propagation) as em:
             return await work(em)
 
     @property

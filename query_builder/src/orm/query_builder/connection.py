@@ -20,10 +20,18 @@ from orm.core.driver import (
     UpdateBatch,
     UpsertBatch,
 )
-from orm.core.errors import DriverError, ValidationError
+from orm.core.errors import DriverError, NotSupportedError, ValidationError
 from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 from orm.core.query_log import log_statement
 from orm.query_builder.graph import joined_select
+from orm.query_builder.inserted import (
+    decode,
+    flat_key,
+    in_input_order,
+    merge_by_key,
+    pairable,
+    with_pairing_keys,
+)
 from orm.query_builder.placeholders import check_param_value, check_placeholders
 
 if TYPE_CHECKING:
@@ -189,32 +197,59 @@ class SqlConnection(Connection):
 
     async def insert(self, batch: InsertBatch) -> list[Row]:
         platform = self.driver.platform
-        table = batch.entity.table
+        meta = batch.entity
+        table = meta.table
         if not batch.returning:
             sql, params = self.insert_sql(batch, returning=False)
             await self._timed(self._native_execute, sql, params, table)
             return [{} for _ in batch.rows]
-        if platform.returning:
-            if not batch.properties and len(batch.rows) > 1:
-                return [
-                    (await self.insert(InsertBatch(batch.entity, (), [row], batch.returning)))[0]
-                    for row in batch.rows
-                ]
-            sql, params = self.insert_sql(batch, returning=True)
-            rows = await self._timed(self._native_fetch, sql, params, table)
-            return self._generated(batch, rows)
-        return await self._insert_without_returning(batch)
+        if not platform.returning:
+            return await self._insert_then_select(batch)
+        if len(batch.rows) > 1 and (not batch.properties or not pairable(batch)):
+            # One row per statement: a statement of default values inserts a single row, and
+            # rows whose key the database fills in cannot be told apart in what comes back.
+            return [
+                (await self.insert(InsertBatch(meta, batch.properties, [row], batch.returning)))[0]
+                for row in batch.rows
+            ]
+        # RETURNING's row order is not guaranteed: rows are paired by key (inserted module).
+        statement_batch = with_pairing_keys(batch)
+        sql, params = self.insert_sql(statement_batch, returning=True)
+        rows = await self._timed(self._native_fetch, sql, params, table)
+        returned = decode(statement_batch.returning, rows, self.driver.values.from_db)
+        return in_input_order(batch, returned)
 
-    def _generated(self, batch: InsertBatch, rows: list[Sequence[Any]]) -> list[Row]:
-        columns = [c for prop in batch.returning for c in prop.columns]
-        from_db = self.driver.values.from_db
-        values = [tuple(from_db(c, v) for c, v in zip(columns, row, strict=True)) for row in rows]
-        if len(columns) == 1:
-            # Auto-increment keys grow with the VALUES order within one statement; RETURNING's
-            # row order is not guaranteed, so sort to pair each key with its row.
-            values.sort(key=lambda v: v[0])
-        names = [prop.name for prop in batch.returning]
-        return [dict(zip(names, value, strict=True)) for value in values]
+    async def _insert_then_select(self, batch: InsertBatch) -> list[Row]:
+        """Without RETURNING: the generated key from the insert id, then the server defaults
+        with one SELECT by key, on this connection (so in the flush's transaction)."""
+        meta = batch.entity
+        generated = meta.generated_pk
+        read = tuple(p for p in batch.returning if p is not generated)
+        for prop in read:
+            if prop.primary:
+                raise NotSupportedError(
+                    f"{prop.path} is a primary key with a server_default, and "
+                    f"{self.driver.platform.name} has no INSERT ... RETURNING to report the "
+                    f"value it gets; generate the key in the application (default_factory)"
+                )
+        if generated is not None and generated in batch.returning:
+            keyed = InsertBatch(meta, batch.properties, batch.rows, (generated,))
+            inserted = await self._insert_without_returning(keyed)
+        else:
+            plain = InsertBatch(meta, batch.properties, batch.rows)
+            sql, params = self.insert_sql(plain, returning=False)
+            await self._timed(self._native_execute, sql, params, meta.table)
+            inserted = [{} for _ in batch.rows]
+        if not read:
+            return inserted
+        keys = [
+            flat_key(meta, {**row, **values})
+            for row, values in zip(batch.rows, inserted, strict=True)
+        ]
+        statement = self.driver.renderer.select_by_keys(meta, read, keys)
+        raw = await self.fetch(statement, table=meta.table)
+        selected = decode((*meta.primary_keys, *read), raw, self.driver.values.from_db)
+        return merge_by_key(meta, inserted, keys, selected)
 
     async def _insert_without_returning(self, batch: InsertBatch) -> list[Row]:
         sql, params = self.insert_sql(batch, returning=False)

@@ -101,6 +101,17 @@ class WriteRenderer:
             )
         return statement
 
+    def select_by_keys(
+        self, meta: EntityMetadata, props: Sequence[PropertyMetadata], keys: Sequence[Key]
+    ) -> sa.Select[Any]:
+        """The key columns, then ``props``' columns, of the rows with these keys: what an
+        insert reads back where the platform has no RETURNING (server defaults)."""
+        table = self.tables[meta.table]
+        key_columns = meta.pk_columns
+        key_exprs = [table.c[c.name] for c in key_columns]
+        selected = [*key_exprs, *(table.c[c.name] for prop in props for c in prop.columns)]
+        return sa.select(*selected).where(self._keys_in(key_exprs, key_columns, keys))
+
     def pk_matches(self, meta: EntityMetadata, table: sa.Table, key: Key) -> ColumnElement[bool]:
         columns = meta.pk_columns
         return self._key_equals([table.c[c.name] for c in columns], columns, key)

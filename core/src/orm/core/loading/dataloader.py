@@ -47,6 +47,25 @@ class DataLoader:
             loop.call_soon(self._tick, _DISPATCH_DELAY_TICKS)
         return future
 
+    def load_all(
+        self, group: Hashable, function: BatchFunction, items: list[Any]
+    ) -> asyncio.Future[Any]:
+        """Queue several items at once; the future resolves once the batch holding them ran
+        (its result is not looked up: ``function`` works through side effects)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not items:
+            future.set_result(None)
+            return future
+        batch = self._batches.get(group)
+        if batch is None:
+            batch = self._batches[group] = _Batch(function)
+        batch.items.extend((item, None, future) for item in items)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._tick, _DISPATCH_DELAY_TICKS)
+        return future
+
     def _tick(self, remaining: int) -> None:
         loop = asyncio.get_running_loop()
         if remaining > 0:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from orm.core.collection import Collection
 from orm.core.errors import EntityStateError
+from orm.core.events import run_build_hook
 from orm.core.keys import Key
 from orm.core.metadata.model import EntityMetadata, ScalarKind
 from orm.core.state import STATE_KEY, EntityState, Status
@@ -34,11 +35,13 @@ def row_key(meta: EntityMetadata, row: dict[str, Any]) -> Key:
 class Hydrator:
     """Creates and fills entities for one Unit of Work."""
 
-    __slots__ = ("_steps", "_uow")
+    __slots__ = ("_steps", "_uow", "_with_hooks")
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._steps: dict[int, tuple[EntityMetadata, list[_FillStep]]] = {}
+        # Whether any entity class has lifecycle hooks (else loading skips looking for them).
+        self._with_hooks = uow.connections.orm.events.hooks
 
     def _fill_steps(self, meta: EntityMetadata) -> list[_FillStep]:
         """Per property: its name, its target for a to-one relation, and the inverse
@@ -101,14 +104,25 @@ class Hydrator:
             entity = self._new_instance(meta, initialized=True)
             self._fill(entity, meta, row, overwrite=True)
             self._uow.identity_map.add(meta.cls, key, entity)
+            if self._with_hooks:
+                self._loaded(entity)
             return entity
         state: EntityState = entity.__dict__[STATE_KEY]
         if not state.initialized or state.loaded is not None:
             # A reference becomes loaded, or a partial entity gains fields; values already
             # present (assigned by the user or loaded before) are kept.
+            first_load = not state.initialized
             self._fill(entity, meta, row, overwrite=False)
             state.initialized = True
+            if first_load and self._with_hooks:
+                self._loaded(entity)
         return entity
+
+    def _loaded(self, entity: Any) -> None:
+        """An entity got its row for the first time: ``on_init``, then ``on_load``."""
+        em = self._uow.em
+        run_build_hook(entity, "on_init", em)
+        run_build_hook(entity, "on_load", em)
 
     def refresh(self, entity: Any, meta: EntityMetadata, row: dict[str, Any]) -> None:
         """Overwrite ``entity`` with ``row`` (``em.refresh``): unflushed changes are dropped."""

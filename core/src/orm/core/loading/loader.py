@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -117,9 +118,29 @@ class Loader:
             meta = meta_of(cls)
             for node in nodes:
                 prop = meta.properties[node.prop.name]
-                await self.load_relation(group, prop, node=node)
+                await self._load_level(group, prop, node)
                 if node.children:
                     await self.populate(_related(group, prop), node.children)
+
+    async def _load_level(
+        self, owners: list[Any], prop: PropertyMetadata, node: PopulateNode
+    ) -> None:
+        """One relation for ``owners``; through the dataloader, so populates of the same
+        relation started in the same tick (``gather(em.populate(b, ["author"]) for b in
+        books)``) share one query."""
+        view = load_signature(node)
+        group: tuple[Any, ...] = ("relation", id(prop), view)
+        if self.dataloader is None or not _hashable(group):
+            await self.load_relation(owners, prop, node=node)
+            return
+        pending = [owner for owner in owners if _needs_load(owner, prop, view)]
+        if not pending:
+            return  # everything is loaded: nothing to batch
+
+        async def load(batch: list[Any]) -> None:
+            await self.load_relation(batch, prop, node=node)
+
+        await self.dataloader.load_all(group, load, pending)
 
     async def load_relation(
         self,
@@ -160,8 +181,13 @@ class Loader:
                 key = entity_key(value, target)
                 if key is not None:
                     keys.append(key)
-        if keys:
+        if not keys:
+            return
+        if self.dataloader is None:
             await self.by_keys(target, keys)
+            return
+        # Joins other loads by key of this class in the same tick (em.load, find_one by key).
+        await asyncio.gather(*(self.find_by_key(target, key) for key in dict.fromkeys(keys)))
 
     async def _load_inverse_one(self, owners: list[Any], prop: PropertyMetadata) -> None:
         target, owning = prop.target, prop.inverse
@@ -288,6 +314,24 @@ class Loader:
         for row in rows:
             row.pop("__owner__", None)
         return [self._hydrate(target, row) for row in rows]
+
+
+def _needs_load(owner: Any, prop: PropertyMetadata, view: Any) -> bool:
+    """Whether ``load_relation`` would read anything for ``owner`` (the same tests)."""
+    value = owner.__dict__.get(prop.name)
+    if prop.is_owning_to_one:
+        return value is not None and not value.__dict__[STATE_KEY].initialized
+    if prop.relation is RelationKind.ONE_TO_ONE:
+        return prop.name not in owner.__dict__
+    return not value.initialized or value.view != view
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _both(condition: Condition, extra: Condition | None) -> Condition:

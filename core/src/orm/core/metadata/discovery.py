@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orm.core.errors import MetadataError
+from orm.core.metadata.dynamic_defaults import resolve_dynamic_defaults
 from orm.core.metadata.entity import FIELDS_KEY, OPTIONS_KEY
 from orm.core.metadata.fields import FieldSpec
 from orm.core.metadata.indexes import check_index_names, resolve_table_indexes
@@ -100,6 +101,7 @@ def discover(
         meta.persistent = [p for p in meta.properties.values() if p.is_persistent]
         meta.collections = [p for p in meta.properties.values() if p.is_collection]
         meta.has_mutable = any(p.kind is ScalarKind.JSON for p in meta.properties.values())
+        meta.dynamic_defaults = resolve_dynamic_defaults(meta)
         options = meta.cls.__dict__[OPTIONS_KEY]
         resolve_table_indexes(meta, options.get("indexes"), options.get("uniques"), naming)
     check_index_names(metas.values())
@@ -149,6 +151,7 @@ def _build_entity(
         cls=cls,
         class_name=cls.__name__,
         table=options["table"] or naming.table_name(cls.__name__),
+        validators=tuple(options.get("validators") or ()),
     )
     repository = options["repository"]
     if repository is not None:
@@ -261,6 +264,15 @@ def _build_property(
         owner=bool(spec.owner),
         pivot_table=spec.pivot_table,
         order_by=spec.order_by,
+        hidden=spec.hidden,
+        serialized_name=spec.serialized_name,
+        serializer=spec.serializer,
+        validators=spec.validate,
+        min_length=spec.min_length,
+        max_length=spec.max_length,
+        min_value=spec.min_value,
+        max_value=spec.max_value,
+        pattern=spec.pattern,
     )
     if spec.relation is not None:
         prop.relation = spec.relation

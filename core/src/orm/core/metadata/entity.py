@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, dataclass_transform, overload
 
 from orm.core.errors import NotLoadedError
+from orm.core.events import run_build_hook
+from orm.core.metadata.dynamic_defaults import dynamic_default_names
 from orm.core.metadata.fields import (
     FieldSpec,
     ManyToMany,
@@ -265,11 +267,14 @@ def _make_init(
         def wrapped_init(self: Any, *args: Any, **kwargs: Any) -> None:
             apply_defaults(self, plan)
             user_init(self, *args, **kwargs)
+            run_build_hook(self, "on_init", None)
 
         return wrapped_init
 
     accepted = {name for name, spec in fields.items() if spec.init}
-    required = _required(fields, plan)
+    # A property an @default method computes at flush is not asked for here.
+    computed = dynamic_default_names(cls)
+    required = [name for name in _required(fields, plan) if name not in computed]
 
     def generated_init(self: Any, **kwargs: Any) -> None:
         apply_defaults(self, plan)
@@ -284,6 +289,7 @@ def _make_init(
         if missing:
             names = ", ".join(repr(name) for name in missing)
             raise TypeError(f"{cls.__name__}() missing required keyword argument(s): {names}")
+        run_build_hook(self, "on_init", None)
 
     generated_init.__qualname__ = f"{cls.__qualname__}.__init__"
     return generated_init
@@ -316,6 +322,7 @@ def _decorate(
     repository: type[Any] | None,
     indexes: Sequence[Index] | None,
     uniques: Sequence[Unique] | None,
+    validators: Sequence[Callable[[Any], Any]] | None = None,
 ) -> type[T]:
     annotations: dict[str, Any] = dict(inspect.get_annotations(cls))
     fields: dict[str, FieldSpec] = {}
@@ -345,6 +352,7 @@ def _decorate(
         "annotations": annotations,
         "indexes": indexes,
         "uniques": uniques,
+        "validators": tuple(validators or ()),
     }
     setattr(cls, OPTIONS_KEY, options)
     plan = defaults_plan(fields, annotations)
@@ -365,6 +373,7 @@ def entity(
     repository: type[Any] | None = None,
     indexes: Sequence[Index] | None = None,
     uniques: Sequence[Unique] | None = None,
+    validators: Sequence[Callable[[Any], Any]] | None = None,
 ) -> Callable[[type[T]], type[T]]: ...
 
 
@@ -381,6 +390,7 @@ def entity(
     repository: type[Any] | None = None,
     indexes: Sequence[Index] | None = None,
     uniques: Sequence[Unique] | None = None,
+    validators: Sequence[Callable[[Any], Any]] | None = None,
 ) -> type[T] | Callable[[type[T]], type[T]]:
     """Declare an entity class. Annotations are the columns; see the docs for the options.
 
@@ -388,11 +398,12 @@ def entity(
     ``em.get_repository(Entity)`` (a subclass of :class:`EntityRepository`); ``indexes`` and
     ``uniques`` declare table-level (multi-column) indexes and unique constraints:
     ``indexes=[Index("last_name", "first_name")], uniques=[Unique("author", "title")]``.
+    ``validators`` are functions of the entity checked at flush (docs/validation.md).
     """
     if cls is not None:
-        return _decorate(cls, table, repository, indexes, uniques)
+        return _decorate(cls, table, repository, indexes, uniques, validators)
 
     def decorator(inner: type[T]) -> type[T]:
-        return _decorate(inner, table, repository, indexes, uniques)
+        return _decorate(inner, table, repository, indexes, uniques, validators)
 
     return decorator

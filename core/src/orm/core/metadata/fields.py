@@ -12,7 +12,7 @@ one left unset).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
@@ -50,6 +50,16 @@ class FieldSpec:
     pivot_table: str | None = None
     order_by: dict[str, str] | None = None
     init: bool = True
+    # Serialization (orm.core.serialization) and validation at flush (docs/validation.md).
+    hidden: bool = False
+    serialized_name: str | None = None
+    serializer: Callable[[Any], Any] | None = None
+    validate: tuple[Callable[[Any], Any], ...] = ()
+    min_length: int | None = None
+    max_length: int | None = None
+    min_value: Any = None
+    max_value: Any = None
+    pattern: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -124,14 +134,43 @@ def Property(
     timezone: bool = True,
     column_type: str | None = None,
     init: bool = True,
+    hidden: bool = False,
+    serialized_name: str | None = None,
+    serializer: Callable[[Any], Any] | None = None,
+    validate: Callable[[Any], Any] | Sequence[Callable[[Any], Any]] | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    min_value: Any = None,
+    max_value: Any = None,
+    pattern: str | None = None,
 ) -> Any:
     """Options of a scalar column.
 
     ``nullable`` overrides what the annotation says (``X | None`` is nullable); ``timezone``
     applies to ``datetime`` (timezone-aware by default); ``column_type`` is a raw SQL type used
     as-is by the schema generator (e.g. ``"text"``).
+
+    ``hidden``, ``serialized_name`` and ``serializer`` shape ``to_dict`` (docs/serialization.md);
+    ``validate`` (a function or several), ``min_length``/``max_length``,
+    ``min_value``/``max_value`` and ``pattern`` are checked at flush (docs/validation.md).
     """
+    validators: tuple[Callable[[Any], Any], ...]
+    if validate is None:
+        validators = ()
+    elif callable(validate):
+        validators = (validate,)
+    else:
+        validators = tuple(validate)
     return FieldSpec(
+        hidden=hidden,
+        serialized_name=serialized_name,
+        serializer=serializer,
+        validate=validators,
+        min_length=min_length,
+        max_length=max_length,
+        min_value=min_value,
+        max_value=max_value,
+        pattern=pattern,
         column=column,
         length=length,
         precision=precision,
@@ -159,12 +198,17 @@ def ManyToOne(
     primary: bool = False,
     index: bool = True,
     default: Any = _MISSING,
+    hidden: bool = False,
+    serialized_name: str | None = None,
 ) -> Any:
     """A reference to one ``target`` entity; the foreign key lives in this entity's table.
 
-    ``primary=True`` makes the foreign key part of a composite primary key.
+    ``primary=True`` makes the foreign key part of a composite primary key. ``hidden`` and
+    ``serialized_name`` shape ``to_dict`` (docs/serialization.md).
     """
     return FieldSpec(
+        hidden=hidden,
+        serialized_name=serialized_name,
         relation=RelationKind.MANY_TO_ONE,
         target=target,
         inversed_by=inversed_by,
@@ -189,6 +233,8 @@ def OneToOne(
     column: str | None = None,
     on_delete: str | None = None,
     default: Any = _MISSING,
+    hidden: bool = False,
+    serialized_name: str | None = None,
 ) -> Any:
     """A one-to-one relation. The side without ``mapped_by`` owns the (unique) foreign key.
 
@@ -196,6 +242,8 @@ def OneToOne(
     ``mapped_by``) sets the owning side of the other entity.
     """
     return FieldSpec(
+        hidden=hidden,
+        serialized_name=serialized_name,
         relation=RelationKind.ONE_TO_ONE,
         target=target,
         mapped_by=mapped_by,
@@ -217,9 +265,13 @@ def OneToMany(
     orphan_removal: bool = False,
     order_by: dict[str, str] | None = None,
     init: Literal[False] = False,
+    hidden: bool = False,
+    serialized_name: str | None = None,
 ) -> Any:
     """The inverse side of a ManyToOne: a :class:`Collection` of ``target`` entities."""
     return FieldSpec(
+        hidden=hidden,
+        serialized_name=serialized_name,
         relation=RelationKind.ONE_TO_MANY,
         target=target,
         mapped_by=mapped_by,
@@ -240,6 +292,8 @@ def ManyToMany(
     cascade: Cascade = Cascade.PERSIST,
     order_by: dict[str, str] | None = None,
     init: Literal[False] = False,
+    hidden: bool = False,
+    serialized_name: str | None = None,
 ) -> Any:
     """A :class:`Collection` of ``target`` entities joined through a pivot table.
 
@@ -247,6 +301,8 @@ def ManyToMany(
     ``pivot_table`` is given).
     """
     return FieldSpec(
+        hidden=hidden,
+        serialized_name=serialized_name,
         relation=RelationKind.MANY_TO_MANY,
         target=target,
         mapped_by=mapped_by,

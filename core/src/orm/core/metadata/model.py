@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from orm.core.metadata.dynamic_defaults import DynamicDefault
     from orm.core.metadata.keys_policy import KeyGeneration, KeyPolicy
     from orm.core.repository import EntityRepository
 
@@ -110,6 +111,17 @@ class PropertyMetadata:
     pivot_owner_columns: list[str] = field(default_factory=list)
     pivot_target_columns: list[str] = field(default_factory=list)
     order_by: dict[str, str] | None = None
+    # Serialization: never serialized; the key in to_dict; a function of the value.
+    hidden: bool = False
+    serialized_name: str | None = None
+    serializer: Callable[[Any], Any] | None = None
+    # Validation at flush: functions of the value, then the declared bounds.
+    validators: tuple[Callable[[Any], Any], ...] = ()
+    min_length: int | None = None
+    max_length: int | None = None
+    min_value: Any = None
+    max_value: Any = None
+    pattern: str | None = None
 
     @property
     def is_relation(self) -> bool:
@@ -174,6 +186,10 @@ class EntityMetadata:
     # Table-level (possibly multi-column) indexes and unique constraints.
     indexes: list[IndexMetadata] = field(default_factory=list)
     uniques: list[IndexMetadata] = field(default_factory=list)
+    # @entity(validators=[...]): functions of the entity checked at flush (docs/validation.md).
+    validators: tuple[Callable[[Any], Any], ...] = ()
+    # @default methods (metadata.dynamic_defaults), checked and in the order the flush runs them.
+    dynamic_defaults: tuple[DynamicDefault, ...] = ()
     # Filled in by discovery for speed of the hot paths.
     persistent: list[PropertyMetadata] = field(default_factory=list)
     collections: list[PropertyMetadata] = field(default_factory=list)

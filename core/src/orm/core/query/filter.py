@@ -2,7 +2,8 @@
 
 ``{"name": "x"}``, ``{"age": {"$gte": 18}}``, ``{"author": {"name": {"$like": "J%"}}}``,
 ``{"$or": [{...}, {...}]}``, a primary key, or an entity. Nothing here produces text: an
-unknown property or operator is a :class:`ValidationError` before any SQL exists.
+unknown property or operator is a :class:`ValidationError` before any SQL exists. A value that
+is :data:`~orm.core.query.prune.PRUNE` drops its condition (see :mod:`orm.core.query.prune`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from orm.core.metadata.model import EntityMetadata, PropertyMetadata, ScalarKind
 from orm.core.query.ast import And, Comparison, Condition, Not, Op, Or, OrderItem, RelationCondition
 from orm.core.query.limits import OUTERMOST, Nesting, check_hops, check_json, check_text
 from orm.core.query.options import name_list
+from orm.core.query.prune import PRUNE, mentions_prune
 from orm.core.state import STATE_KEY
 
 _OPERATORS = {op.value: op for op in Op}
@@ -42,7 +44,7 @@ def parse_filter(
     ``nesting`` is how deep ``where`` already sits in an enclosing filter (the query builder
     parses the leaves of its own ``$and``/``$or`` tree here); see :mod:`orm.core.query.limits`.
     """
-    if where is None:
+    if where is None or where is PRUNE:
         return None
     if isinstance(where, Mapping):
         return _parse_mapping(meta, where, meta.class_name, nesting)
@@ -114,20 +116,25 @@ def _parse_mapping(
     for key, value in where.items():
         if not isinstance(key, str):
             raise ValidationError(f"{path}: filter keys must be property names, got {key!r}")
+        if key in ("$and", "$or", "$not") and value is PRUNE:
+            continue
         if key in ("$and", "$or"):
             if not isinstance(value, (list, tuple)) or not all(
-                isinstance(v, Mapping) for v in value
+                isinstance(v, Mapping) or v is PRUNE for v in value
             ):
                 raise ValidationError(f"{path}: {key} takes a list of filter dicts, got {value!r}")
             inner_nesting = nesting.deeper(path)
             parts = [
                 c
-                for c in (_parse_mapping(meta, v, path, inner_nesting) for v in value)
+                for c in (
+                    _parse_mapping(meta, v, path, inner_nesting) for v in value if v is not PRUNE
+                )
                 if c is not None
             ]
             if parts:
                 items.append(And(tuple(parts)) if key == "$and" else Or(tuple(parts)))
-            elif key == "$or":
+            elif key == "$or" and not mentions_prune(value):
+                # Written empty, an $or matches nothing; emptied by PRUNE, it disappears.
                 items.append(Or(()))
         elif key == "$not":
             if not isinstance(value, Mapping):
@@ -148,7 +155,11 @@ def _parse_mapping(
                     f"{meta.class_name} has no property {key!r} (in filter {path}); known "
                     f"properties: {known}"
                 )
-            items.append(_parse_property(prop, value, f"{meta.class_name}.{key}", nesting))
+            if value is PRUNE:
+                continue
+            condition = _parse_property(prop, value, f"{meta.class_name}.{key}", nesting)
+            if condition is not None:
+                items.append(condition)
     if not items:
         return None
     return items[0] if len(items) == 1 else And(tuple(items))
@@ -162,7 +173,10 @@ def _is_operator_dict(value: Any) -> bool:
     )
 
 
-def _parse_property(prop: PropertyMetadata, value: Any, where: str, nesting: Nesting) -> Condition:
+def _parse_property(
+    prop: PropertyMetadata, value: Any, where: str, nesting: Nesting
+) -> Condition | None:
+    """The condition on ``prop``; None when PRUNE dropped every part of it."""
     if prop.relation is not None:
         return _parse_relation(prop, value, where, nesting)
     if _is_operator_dict(value):
@@ -177,21 +191,28 @@ def _parse_property(prop: PropertyMetadata, value: Any, where: str, nesting: Nes
     return _operator(prop, "$eq", value, where, nesting)
 
 
-def _combine(items: list[Condition]) -> Condition:
+def _combine(parts: list[Condition | None]) -> Condition | None:
+    """The AND of the parts PRUNE left (None: none left)."""
+    items = [item for item in parts if item is not None]
+    if not items:
+        return None
     return items[0] if len(items) == 1 else And(tuple(items))
 
 
 def _operator(
     prop: PropertyMetadata, name: str, value: Any, where: str, nesting: Nesting
-) -> Condition:
+) -> Condition | None:
     op = _OPERATORS.get(name)
-    if op is None:
-        if name == "$not":
-            if not isinstance(value, Mapping):
-                raise ValidationError(f"{where}: $not takes a dict of operators, got {value!r}")
-            return Not(_parse_property(prop, value, where, nesting.deeper(where)))
+    if op is None and name != "$not":
         known = ", ".join(sorted(_OPERATORS))
         raise ValidationError(f"{where}: unknown operator {name!r}; use one of {known}, $not")
+    if value is PRUNE:
+        return None
+    if op is None:
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"{where}: $not takes a dict of operators, got {value!r}")
+        inner = _parse_property(prop, value, where, nesting.deeper(where))
+        return None if inner is None else Not(inner)
     kind = prop.kind
     assert kind is not None
     at = f"{where} {name}"
@@ -200,6 +221,7 @@ def _operator(
     if op in _LIST_OPS:
         if not isinstance(value, (list, tuple, set, frozenset)):
             raise ValidationError(f"{at} takes a list of values, got {value!r}")
+        _no_prune_item(value, at)
         converted = tuple(coerce_scalar(kind, v, where=at, enum_type=prop.enum_type) for v in value)
         return Comparison(prop, op, converted)
     if op is Op.EXISTS:
@@ -225,7 +247,17 @@ def _operator(
     return Comparison(prop, op, coerce_scalar(kind, value, where=at, enum_type=prop.enum_type))
 
 
-def _parse_relation(prop: PropertyMetadata, value: Any, where: str, nesting: Nesting) -> Condition:
+def _no_prune_item(values: Any, where: str) -> None:
+    if any(item is PRUNE for item in values):
+        raise ValidationError(
+            f"{where}: PRUNE drops a whole condition, not an item of a list; build the list "
+            f"without that item, or write PRUNE in place of the whole list"
+        )
+
+
+def _parse_relation(
+    prop: PropertyMetadata, value: Any, where: str, nesting: Nesting
+) -> Condition | None:
     target = prop.target
     assert target is not None
     logical_only = isinstance(value, Mapping) and all(k in _LOGICAL_OPS for k in value)
@@ -236,6 +268,8 @@ def _parse_relation(prop: PropertyMetadata, value: Any, where: str, nesting: Nes
             )
         inner = _parse_mapping(target, value, where, nesting.hop(where))
         if inner is None:
+            if mentions_prune(value):
+                return None
             raise ValidationError(f"{where}: empty filter on a relation")
         return RelationCondition(prop, inner)
     if prop.is_owning_to_one:
@@ -245,18 +279,21 @@ def _parse_relation(prop: PropertyMetadata, value: Any, where: str, nesting: Nes
         raise ValidationError(
             f"{where}: compare the inverse side of a relation to entities or keys, not None"
         )
-    return RelationCondition(prop, _target_keys(target, value, where))
+    keys = _target_keys(target, value, where)
+    return None if keys is None else RelationCondition(prop, keys)
 
 
-def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition:
+def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition | None:
     target = prop.target
     assert target is not None
     if is_expression(value):
         return _expression(prop, Op.EQ, value, where)
     if _is_operator_dict(value):
-        parts: list[Condition] = []
+        parts: list[Condition | None] = []
         for name, operand in value.items():
             op = _OPERATORS.get(name)
+            if operand is PRUNE and op in (Op.EQ, Op.NE, Op.IN, Op.NIN, Op.EXISTS):
+                continue
             if op is not None and is_expression(operand):
                 parts.append(_expression(prop, op, operand, f"{where} {name}"))
             elif op in (Op.EQ, Op.NE):
@@ -265,6 +302,7 @@ def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition:
             elif op in _LIST_OPS:
                 if not isinstance(operand, (list, tuple, set)):
                     raise ValidationError(f"{where} {name} takes a list, got {operand!r}")
+                _no_prune_item(operand, f"{where} {name}")
                 keys = tuple(normalize_key(target, o, where=where) for o in operand)
                 parts.append(Comparison(prop, op, keys))
             elif op is Op.EXISTS:
@@ -280,16 +318,20 @@ def _foreign_key(prop: PropertyMetadata, value: Any, where: str) -> Condition:
     if isinstance(value, (list, tuple)) and not (
         isinstance(value, tuple) and len(target.pk_columns) > 1
     ):
+        _no_prune_item(value, where)
         return Comparison(prop, Op.IN, tuple(normalize_key(target, v, where=where) for v in value))
     if value is None:
         return Comparison(prop, Op.EQ, None)
     return Comparison(prop, Op.EQ, normalize_key(target, value, where=where))
 
 
-def _target_keys(target: EntityMetadata, value: Any, where: str) -> Condition:
+def _target_keys(target: EntityMetadata, value: Any, where: str) -> Condition | None:
     if _is_operator_dict(value):
         if set(value) - {"$in", "$eq"}:
             raise ValidationError(f"{where}: only $in and $eq apply to the keys of a collection")
+        value = {name: operand for name, operand in value.items() if operand is not PRUNE}
+        if not value:
+            return None
         if "$in" in value:
             if not isinstance(value["$in"], (list, tuple, set, frozenset)):
                 raise ValidationError(f"{where} $in takes a list of keys, got {value['$in']!r}")

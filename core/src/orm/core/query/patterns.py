@@ -28,6 +28,27 @@ def check_like_pattern(pattern: str, *, where: str) -> None:
         )
 
 
+def like_as_regex(pattern: str) -> str:
+    """The body of a regular expression matching what LIKE ``pattern`` matches: ``%`` any
+    text, ``_`` one character, ``\\`` makes the next character literal. The caller anchors it
+    with its engine's start and absolute end (Python ``\\A``/``\\Z``, PCRE ``\\A``/``\\z``)."""
+    parts: list[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            index += 1
+            parts.append(re.escape(pattern[index]))
+        elif char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+        index += 1
+    return "".join(parts)
+
+
 def check_regex_pattern(pattern: str, *, where: str) -> None:
     try:
         re.compile(pattern)

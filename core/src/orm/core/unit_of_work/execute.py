@@ -25,6 +25,7 @@ from orm.core.unit_of_work.commit_order import CommitOrder
 from orm.core.unit_of_work.plan import FlushPlan
 
 T = TypeVar("T")
+_UNSET: Any = object()
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -142,12 +143,15 @@ class FlushExecutor:
         row: dict[str, Any] = {}
         returning: list[PropertyMetadata] = []
         for prop in meta.persistent:
-            if prop.name not in d:
-                continue
-            value = d[prop.name]
-            if prop.autoincrement and value is None:
-                returning.append(prop)
-                continue
+            value = d.get(prop.name, _UNSET)
+            if value is None or value is _UNSET:
+                if prop.autoincrement or prop.server_default is not None:
+                    # The database fills it in (a generated key, a server default) and reports
+                    # it back: RETURNING, or one SELECT where the platform has no RETURNING.
+                    returning.append(prop)
+                    continue
+                if value is _UNSET:
+                    continue
             if prop.relation is not None and value is not None:
                 key = self.key(value)
                 if key is None:

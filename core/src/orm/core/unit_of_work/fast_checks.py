@@ -5,8 +5,10 @@ certainly fits its property. It inlines the common case of each property (an exa
 plus a bound: ``type(v) is int and -2147483648 <= v <= 2147483647``), so checking a new entity
 costs no function call and no allocation per value. When it returns False, or for values it
 cannot decide inline (JSON documents, subclasses, text UUIDs...), the per-property checks of
-:mod:`value_checks` run and say what is wrong. The function is generated (like a dataclass's
-``__init__``) from property names, which are identifiers, and constants passed by name.
+:mod:`value_checks` run and say what is wrong. A property with declared rules
+(:mod:`value_rules`) also calls them; the others pay nothing for it. The function is generated
+(like a dataclass's ``__init__``) from property names, which are identifiers, and constants
+passed by name.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from orm.core.unit_of_work.value_checks import (
     integer_bits,
     string_length,
 )
+from orm.core.unit_of_work.value_rules import RuleCheck
 
 AllFit = Callable[[dict[str, Any]], bool]
 
@@ -39,9 +42,10 @@ _EXACT_TYPES: dict[ScalarKind, type[Any]] = {
 
 
 def compile_all_fit(
-    properties: list[tuple[PropertyMetadata, ValueCheck, bool]],
+    properties: list[tuple[PropertyMetadata, ValueCheck, bool, RuleCheck | None]],
 ) -> AllFit:
-    """``properties``: each persistent property, its check, and whether a new row needs it."""
+    """``properties``: each persistent property, its check, whether a new row needs it, and
+    its declared rules (None: none)."""
     namespace: dict[str, Any] = {
         "type": type,
         "len": len,
@@ -49,9 +53,12 @@ def compile_all_fit(
         "Decimal": decimal.Decimal,
     }
     lines = []
-    for index, (prop, check, required) in enumerate(properties):
+    for index, (prop, check, required, rules) in enumerate(properties):
         namespace[f"check_{index}"] = check
         fits = _fits_expression(prop, index, namespace)
+        if rules is not None:
+            namespace[f"rules_{index}"] = rules
+            fits = f"({fits}) and rules_{index}(v) is None"
         if required:
             lines.append(f"        v = d[{prop.name!r}]")
             lines.append(f"        if v is None or not ({fits}): return False")

@@ -3,7 +3,7 @@
 Planning changes nothing in the EntityManager, so a flush that fails leaves it as it was. The
 one thing it writes is a client-generated key (the driver's KeyPolicy, e.g. an ObjectId) on a
 new entity that has none: kept if the flush fails, and sent again by the next one, as a
-default_factory value would be.
+default_factory value would be; the values of ``@default`` methods are kept the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from orm.core.collection import Collection
 from orm.core.errors import EntityStateError, ValidationError
 from orm.core.metadata.model import Cascade, PropertyMetadata, RelationKind
 from orm.core.state import STATE_KEY, EntityState, Status, meta_of
+from orm.core.unit_of_work.defaults import compute_defaults
 from orm.core.unit_of_work.snapshot import changed_properties
 from orm.core.unit_of_work.value_problems import ValueProblems
 
@@ -43,17 +44,24 @@ class FlushPlan:
         )
 
 
-async def build_plan(uow: UnitOfWork) -> FlushPlan:
+async def build_plan(uow: UnitOfWork, *, check_values: bool = True) -> FlushPlan:
+    """What the next flush writes. ``check_values=False`` skips the value checks: for the
+    drafts the flush computes to run ``before_*`` hooks, which may still set those values."""
     plan = FlushPlan()
     removed = await _collect_removals(uow)
     plan.removes = list(removed.values())
     plan.inserts = _collect_inserts(uow, removed)
     _generate_client_keys(plan.inserts)
+    # @default values (docs/defaults.md); a default that sets a relation may reach new entities.
+    while await compute_defaults(plan.inserts):
+        plan.inserts = _collect_inserts(uow, removed)
+        _generate_client_keys(plan.inserts)
     inserted = {id(e) for e in plan.inserts}
     # Every value to write is checked against its property, and every problem reported at once,
     # before anything is sent (a flush that fails here changes nothing).
-    problems = ValueProblems()
-    problems.check_inserts(plan.inserts)
+    problems = ValueProblems() if check_values else None
+    if problems is not None:
+        problems.check_inserts(plan.inserts)
     for entity in _candidates_for_update(uow):
         if id(entity) in removed or id(entity) in inserted:
             continue
@@ -63,9 +71,11 @@ async def build_plan(uow: UnitOfWork) -> FlushPlan:
         meta = meta_of(entity)
         changes = changed_properties(entity, meta, state.snapshot or {})
         if changes:
-            problems.check_changes(entity, meta, changes)
+            if problems is not None:
+                problems.check_changes(entity, meta, changes)
             plan.updates.append((entity, changes))
-    problems.raise_if_any()
+    if problems is not None:
+        problems.raise_if_any()
     _collect_pivots(uow, plan, removed, inserted)
     return plan
 

@@ -15,6 +15,7 @@ from orm.core.state import STATE_KEY, EntityState, Status, meta_of, state_of
 from orm.core.unit_of_work.execute import FlushExecutor
 from orm.core.unit_of_work.identity_map import IdentityMap
 from orm.core.unit_of_work.journal import Journal
+from orm.core.unit_of_work.lifecycle import after_written, plan_with_events
 from orm.core.unit_of_work.plan import FlushPlan, build_plan
 from orm.core.unit_of_work.snapshot import take_snapshot
 
@@ -149,11 +150,16 @@ class UnitOfWork:
             await self._flush()
 
     async def _flush(self) -> None:
-        plan = await build_plan(self)
+        orm = self.connections.orm
+        events = orm.events
+        with_events = events.flush_listeners
+        if with_events:
+            plan = await plan_with_events(self, events, self.em)
+        else:
+            plan = await build_plan(self)
         if plan.empty:
             self._finish(plan, None)
             return
-        orm = self.connections.orm
         executor: FlushExecutor | None = None
         # Applied once committed, even if the task is cancelled while COMMIT is under way.
         async with self.connections.write_scope(lambda: self._finish(plan, executor)) as connection:
@@ -161,6 +167,8 @@ class UnitOfWork:
                 plan, connection, orm.commit_order, orm.driver.platform, orm.config.batch_size
             )
             await executor.run()
+        if with_events:
+            await after_written(events, self.em, plan)
 
     def _finish(self, plan: FlushPlan, executor: FlushExecutor | None) -> None:
         """Apply a committed flush to the entities: keys, states, snapshots, identity map."""

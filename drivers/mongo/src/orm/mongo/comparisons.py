@@ -12,7 +12,6 @@ operand of an equality on a property that cannot hold a document.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bson import Regex
@@ -21,7 +20,7 @@ from orm.core.errors import NotSupportedError, ValidationError
 from orm.core.metadata.model import PropertyMetadata, ScalarKind
 from orm.core.query.ast import Comparison, Op
 from orm.core.query.filter import is_expression
-from orm.core.query.patterns import check_like_pattern, check_regex_pattern
+from orm.core.query.patterns import check_like_pattern, check_regex_pattern, like_as_regex
 from orm.mongo import json_match
 from orm.mongo.keys import stores_object_id
 from orm.mongo.match_logic import NEVER, Document, any_of, none_of
@@ -89,25 +88,9 @@ def null_row_value(node: Comparison) -> bool | None:
 
 
 def like_regex(pattern: str) -> str:
-    """A LIKE pattern as an anchored regular expression: ``%`` any text, ``_`` one character,
-    ``\\`` makes the next character literal, everything else literal."""
-    parts = [r"\A"]
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            index += 1
-            parts.append(re.escape(pattern[index]))
-        elif char == "%":
-            parts.append(".*")
-        elif char == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-        index += 1
-    # \z is the absolute end; $ would also match before a final newline.
-    parts.append(r"\z")
-    return "".join(parts)
+    """A LIKE pattern as an anchored PCRE regular expression; ``\\z`` is the absolute end
+    (``$`` would also match before a final newline)."""
+    return rf"\A{like_as_regex(pattern)}\z"
 
 
 def _equality_pair(field: str, op: Op, value: Any) -> Pair:

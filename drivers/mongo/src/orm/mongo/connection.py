@@ -175,6 +175,14 @@ class MongoConnection(Connection):
         generated: list[Row] = [{} for _ in documents]
         if batch.returning:
             key = meta.generated_pk
+            server = [p for p in batch.returning if p.server_default is not None]
+            if server:
+                raise NotSupportedError(
+                    f"{server[0].path} was left unset and has server_default="
+                    f"{server[0].server_default!r}, which MongoDB cannot apply (it has no column "
+                    f"defaults): set it before the flush, or declare a default= or "
+                    f"default_factory= instead (docs/defaults.md)"
+                )
             if key is None or tuple(batch.returning) != (key,):
                 names = ", ".join(prop.name for prop in batch.returning)
                 raise NotSupportedError(

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from orm.core.errors import ValidationError
 from orm.core.query.filter import is_expression, parse_filter
 from orm.core.query.limits import OUTERMOST, Nesting, check_finite, check_int
+from orm.core.query.prune import PRUNE, mentions_prune
 from orm.query_builder.patterns import check_like_pattern
 from orm.query_builder.qb.constructs import Exists
 from orm.query_builder.qb.expressions import Aggregate, parse_expression
@@ -51,22 +52,26 @@ def combine(
     for key, value in node.items():
         if not isinstance(key, str):
             raise ValidationError(f"{where}: {prefix}keys must be str, got {key!r}")
+        if key in ("$and", "$or", "$not") and value is PRUNE:
+            continue  # PRUNE drops the condition, as in the core filter language
         if key in ("$and", "$or"):
             if not isinstance(value, (list, tuple)) or not all(
-                isinstance(v, Mapping) for v in value
+                isinstance(v, Mapping) or v is PRUNE for v in value
             ):
                 raise ValidationError(f"{where}: {key} takes a list of {prefix}dicts")
             deeper = nesting.deeper(where)
             inner = [
                 c
                 for c in (
-                    combine(v, leaf, where=where, prefix=prefix, nesting=deeper) for v in value
+                    combine(v, leaf, where=where, prefix=prefix, nesting=deeper)
+                    for v in value
+                    if v is not PRUNE
                 )
                 if c is not None
             ]
             if inner:
                 parts.append(sa.and_(*inner) if key == "$and" else sa.or_(*inner))
-            elif key == "$or":
+            elif key == "$or" and not mentions_prune(value):
                 parts.append(sa.false())
         elif key == "$not":
             if not isinstance(value, Mapping):
@@ -206,8 +211,11 @@ class ConditionsBuild(BuildBase):
         *,
         where: str,
         nesting: Nesting = OUTERMOST,
-    ) -> ColumnElement[bool]:
-        """``left <op> value`` for an expression that is not a property (an aggregate)."""
+    ) -> Criterion:
+        """``left <op> value`` for an expression that is not a property (an aggregate); None
+        when PRUNE dropped every operator."""
+        if value is PRUNE:
+            return None
         if isinstance(value, Mapping):
             if not value or not all(isinstance(k, str) and k.startswith("$") for k in value):
                 raise ValidationError(f"{where}: expected a value or a dict of operators")
@@ -218,13 +226,17 @@ class ConditionsBuild(BuildBase):
         for name, operand in operators.items():
             if name == "$not":
                 inner = self.compare(left, operand, where=where, nesting=nesting.deeper(where))
-                parts.append(sa.not_(inner))
+                if inner is not None:
+                    parts.append(sa.not_(inner))
                 continue
             if name not in _VALUE_OPS:
                 raise ValidationError(
                     f"{where}: unknown operator {name!r}; use one of {', '.join(_VALUE_OPS)}, $not"
                 )
-            parts.append(self._compare_one(left, name, operand, where=f"{where} {name}"))
+            if operand is not PRUNE:
+                parts.append(self._compare_one(left, name, operand, where=f"{where} {name}"))
+        if not parts:
+            return None
         return parts[0] if len(parts) == 1 else sa.and_(*parts)
 
     def _compare_one(
