@@ -19,6 +19,7 @@ SOURCE_ROOTS = [
     *sorted((ROOT / "drivers").glob("*/src")),
     ROOT / "migrations" / "src",
     ROOT / "cli" / "src",
+    ROOT / "testing" / "src",
 ]
 ANY_NAME = "*"
 

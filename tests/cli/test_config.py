@@ -32,6 +32,8 @@ def test_every_command_is_there() -> None:
         "schema:drop",
         "schema:fresh",
         "schema:update",
+        "seeder:create",
+        "seeder:run",
     ]
 
 

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import sys
 
-from orm.cli import debug_command, generate_command, migration_commands, schema_commands
+from orm.cli import (
+    debug_command,
+    generate_command,
+    migration_commands,
+    schema_commands,
+    seeder_commands,
+)
 from orm.cli.base import cli
 
-COMMAND_MODULES = (schema_commands, migration_commands, generate_command, debug_command)
+COMMAND_MODULES = (
+    schema_commands,
+    migration_commands,
+    seeder_commands,
+    generate_command,
+    debug_command,
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from orm.cli import output
 from orm.cli.base import CheckFailed, State, cli, open_orm, run
+from orm.cli.seeder_commands import Seeding, seed_database, seed_options, seeding_of
 from orm.cli.sql_only import require_migrations
 from orm.migrations import Migrator, RunResult
 
@@ -50,8 +51,10 @@ def _report(result: RunResult, started: float, to: str | None = None) -> None:
     output.success(f"{verb} {len(result.names)} migration(s) in {elapsed}")
 
 
-async def _migrate(state: State, direction: str, to: str | None) -> None:
-    async with open_orm(state, check=require_migrations) as (_, orm):
+async def _migrate(
+    state: State, direction: str, to: str | None, seeding: Seeding | None = None
+) -> None:
+    async with open_orm(state, check=require_migrations) as (loaded, orm):
         started = time.perf_counter()
         with output.migration_progress() as progress:
             migrator = Migrator(orm, progress=progress)
@@ -64,6 +67,8 @@ async def _migrate(state: State, direction: str, to: str | None) -> None:
             else:
                 result = await migrator.fresh()
         _report(result, started, to)
+        if seeding is not None:
+            await seed_database(loaded, orm, seeding)
 
 
 @cli.command("migration:create")
@@ -205,8 +210,12 @@ def migration_check(state: State) -> None:
 
 
 @cli.command("migration:fresh")
+@seed_options
 @click.pass_obj
-def migration_fresh(state: State) -> None:
-    """Drop every table of the database, then run every migration."""
+def migration_fresh(state: State, seed: bool, seeder: str | None) -> None:
+    """Drop every table of the database, then run every migration.
 
-    run(lambda: _migrate(state, "fresh", None))
+    With --seed, then run a seeder (as seeder:run does).
+    """
+    seeding = seeding_of(seed, seeder)
+    run(lambda: _migrate(state, "fresh", None, seeding))

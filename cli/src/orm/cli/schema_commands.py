@@ -12,6 +12,7 @@ import click
 
 from orm.cli import output, schema_without_sql
 from orm.cli.base import State, cli, open_orm, run
+from orm.cli.seeder_commands import seed_database, seed_options, seeding_of
 from orm.core import ORM
 from orm.migrations import schema
 from orm.migrations.connection import speaks_sql
@@ -33,27 +34,37 @@ def _schema_command(
     plan: Callable[[ORM], Awaitable[list[str]]],
     done: str,
     without_sql: Callable[[ORM, bool], Awaitable[None]],
+    seedable: bool = False,
 ) -> None:
-    @cli.command(name, help=help_text)
-    @click.option("--dump", is_flag=True, help=DUMP_HELP)
-    @click.option("--run", "execute", is_flag=True, help=RUN_HELP)
-    @click.pass_obj
-    def command(state: State, dump: bool, execute: bool) -> None:
+    def command(
+        state: State, dump: bool, execute: bool, seed: bool = False, seeder: str | None = None
+    ) -> None:
         _mode(dump, execute)
+        seeding = seeding_of(seed, seeder, dump=dump)
 
         async def work() -> None:
-            async with open_orm(state) as (_, orm):
+            async with open_orm(state) as (loaded, orm):
                 if not speaks_sql(orm.driver):
                     await without_sql(orm, dump)
-                    return
-                statements = await plan(orm)
-                if dump:
-                    output.print_sql(statements)
-                    return
-                await schema.execute(orm, statements)
-                output.success(f"{done} ({len(statements)} statement(s))")
+                else:
+                    statements = await plan(orm)
+                    if dump:
+                        output.print_sql(statements)
+                        return
+                    await schema.execute(orm, statements)
+                    output.success(f"{done} ({len(statements)} statement(s))")
+                if seeding is not None:
+                    await seed_database(loaded, orm, seeding)
 
         run(work)
+
+    # Decorated by hand: only schema:fresh takes --seed.
+    decorated = click.pass_obj(command)
+    if seedable:
+        decorated = seed_options(decorated)
+    decorated = click.option("--run", "execute", is_flag=True, help=RUN_HELP)(decorated)
+    decorated = click.option("--dump", is_flag=True, help=DUMP_HELP)(decorated)
+    cli.command(name, help=help_text)(decorated)
 
 
 async def _create(orm: ORM) -> list[str]:
@@ -88,6 +99,7 @@ _schema_command(
     _fresh,
     "schema recreated",
     schema_without_sql.fresh,
+    seedable=True,
 )
 
 

@@ -1,5 +1,6 @@
 """orm: an async Data Mapper ORM. This package is the database-independent core."""
 
+from orm.core.asgi import OrmLifespan, OrmMiddleware, get_em, orm_lifespan
 from orm.core.collection import Collection
 from orm.core.cursor import Cursor
 from orm.core.driver import (
@@ -130,6 +131,8 @@ __all__ = [
     "OneToMany",
     "OneToOne",
     "OptimisticLockError",
+    "OrmLifespan",
+    "OrmMiddleware",
     "PivotBatch",
     "Platform",
     "PoolTimeoutError",
@@ -155,6 +158,8 @@ __all__ = [
     "ValidationProblem",
     "default",
     "entity",
+    "get_em",
+    "orm_lifespan",
     "redact_url",
     "retry_transaction",
     "schema_of",

@@ -65,6 +65,10 @@ class Config:
     # the same clients, else each ORM.init makes a random one.
     cursor_secret: str | bytes | None = None
     migrations_table: str = "orm_migrations"
+    # Seeders (orm-testing, docs/testing.md#seeders): the folder of their files (relative to the
+    # project, like migrations_path) and the class `orm seeder:run` runs when not told which.
+    seeders_path: str = "seeders"
+    default_seeder: str = "DatabaseSeeder"
     # Modules whose @entity classes are the entities when ``entities`` is empty.
     entity_modules: Sequence[str] = ()
     # Read replicas: URLs, or Replica(url, pool_max_size=...) for options of their own

@@ -1,0 +1,1 @@
+"""Conduit, the RealWorld example backend, on FastAPI and orm."""

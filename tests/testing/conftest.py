@@ -1,0 +1,3 @@
+"""The plugin tests run generated test suites with pytest's ``pytester``."""
+
+pytest_plugins = ["pytester"]
