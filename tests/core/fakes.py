@@ -210,7 +210,7 @@ def _matches(condition: Condition | None, row: Row) -> bool:
     if isinstance(condition, Or):
         return any(_matches(c, row) for c in condition.items)
     if isinstance(condition, Not):
-        return not _matches(condition.condition, row)
+        return not _matches(condition.item, row)
     if isinstance(condition, Comparison):
         value = row.get(condition.prop.name)
         if condition.op is Op.EQ:
@@ -239,9 +239,17 @@ def _sort(rows: list[Row], query: SelectQuery) -> list[Row]:
         if len(item.path) != 1:
             raise NotImplementedError("FakeDriver orders by own properties only")
         name = item.path[0].name
-        rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n)), reverse=item.descending)
+
+        def by_value(row: Row, name: str = name) -> tuple[bool, Any]:
+            return (row.get(name) is None, row.get(name))
+
+        rows.sort(key=by_value, reverse=item.descending)
         if item.nulls_first is not None:  # stable: moves the NULLs, keeps the rest in order
-            rows.sort(key=lambda r, n=name: (r.get(n) is None) != item.nulls_first)
+
+            def nulls_placed(row: Row, name: str = name, first: bool = item.nulls_first) -> bool:
+                return (row.get(name) is None) != first
+
+            rows.sort(key=nulls_placed)
     return rows
 
 
