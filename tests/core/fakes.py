@@ -326,9 +326,14 @@ class FakeConnection(Connection):
     async def update(self, batch: UpdateBatch) -> int:
         self.driver.record("update", batch)
         count = 0
-        for key, values in batch.rows:
+        version = batch.entity.version_property
+        for index, (key, values) in enumerate(batch.rows):
             for row in self.driver.rows(batch.entity):
                 if _key(batch.entity, row) == tuple(key):
+                    checked = batch.versions is not None and version is not None
+                    loaded = batch.versions[index] if batch.versions is not None else None
+                    if checked and version is not None and row.get(version.name) != loaded:
+                        continue  # optimistic locking: a stale row is left alone
                     row.update(values)
                     count += 1
         return count
@@ -336,6 +341,17 @@ class FakeConnection(Connection):
     async def delete(self, batch: DeleteBatch) -> int:
         self.driver.record("delete", batch)
         keys = {tuple(k) for k in batch.keys}
+        version = batch.entity.version_property
+        if version is not None and batch.versions is not None:
+            expected = dict(zip((tuple(k) for k in batch.keys), batch.versions, strict=True))
+            keys = {
+                k
+                for k in keys
+                if any(
+                    _key(batch.entity, r) == k and r.get(version.name) == expected[k]
+                    for r in self.driver.rows(batch.entity)
+                )
+            }
         rows = self.driver.rows(batch.entity)
         kept = [r for r in rows if _key(batch.entity, r) not in keys]
         self.driver.tables[batch.entity.table] = kept

@@ -110,12 +110,18 @@ class UpdateBatch:
     entity: EntityMetadata
     properties: tuple[PropertyMetadata, ...]
     rows: list[tuple[Key, Row]]
+    # Optimistic locking: the version each row must still have (one per row, in row order),
+    # for an entity with a version property; a row with another version is left alone, and the
+    # count the driver returns tells the flush so. The new version is among the row's values.
+    versions: list[Any] | None = None
 
 
 @dataclass
 class DeleteBatch:
     entity: EntityMetadata
     keys: list[Key]
+    # As UpdateBatch.versions: the version each row must still have to be deleted.
+    versions: list[Any] | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from orm.core import assign as _assign
 from orm.core import finders as _finders
+from orm.core import locking as _locking
 from orm.core import serialization as _serialization
 from orm.core import upsert as _upsert
 from orm.core.collection import Collection
@@ -15,8 +16,9 @@ from orm.core.driver import Aggregations, Connection, ExecuteResult, NativeColle
 from orm.core.errors import EntityStateError, NotFoundError, NotSupportedError, ValidationError
 from orm.core.keys import normalize_key
 from orm.core.loading.populate import StrategyName, parse_populate
-from orm.core.query.ast import SelectQuery
+from orm.core.query.ast import LockMode, SelectQuery
 from orm.core.query.filter import is_entity, parse_filter
+from orm.core.query.options import lock_mode
 from orm.core.reads import ReadScope
 from orm.core.repository import EntityRepository
 from orm.core.routing import ConnectionType, check_connection_type
@@ -290,6 +292,23 @@ class EntityManager(ReadScope):
             for item in upserted:
                 await events.entity_event("after_upsert", item, self)
         return upserted
+
+    async def lock(self, entity: object, mode: LockMode, *, version: Any = None) -> None:
+        """Lock a managed entity.
+
+        ``LockMode.OPTIMISTIC`` sends no query: it raises OptimisticLockError at once when the
+        entity's loaded version is not ``version`` (say, the version an edit form was rendered
+        with); the next flush checks the version against the row anyway. A pessimistic mode
+        reads the row again with that row lock (inside ``em.transaction()``).
+        """
+        self._usable()
+        self._check_managed(entity, "lock")
+        if lock_mode(mode) is LockMode.OPTIMISTIC:
+            _locking.check_version(entity, version)
+            return
+        meta = meta_of(entity)
+        key = normalize_key(meta, entity, where=f"lock({meta.class_name})")
+        await self.find_one(meta.cls, key, lock_mode=mode)
 
     async def flush(self) -> None:
         """Write every change in one transaction; with nothing changed, send nothing."""

@@ -139,7 +139,22 @@ class DriverNotInstalledError(ConfigurationError):
 
 
 class OptimisticLockError(ORMError):
-    """A versioned row was changed by someone else since it was loaded."""
+    """A versioned row was changed by someone else since it was loaded.
+
+    ``entity`` is the entity class name, ``key`` the primary key, ``expected`` the version this
+    fork loaded and ``current`` the version now in the database (None when the row is gone, or
+    when it was not read). A flush that raises it wrote nothing; reload and apply the change
+    again (docs/entities.md, "Optimistic locking").
+    """
+
+    def __init__(
+        self, message: str, *, entity: str, key: tuple[Any, ...], expected: Any, current: Any
+    ) -> None:
+        super().__init__(message)
+        self.entity = entity
+        self.key = key
+        self.expected = expected
+        self.current = current
 
 
 class DriverError(ORMError):

@@ -16,6 +16,8 @@ from orm.core.cursor import Cursor
 from orm.core.errors import NotFoundError, ValidationError
 from orm.core.keys import normalize_key
 from orm.core.loading.populate import PopulatePlan, StrategyName, parse_populate, parse_strategy
+from orm.core.locking import require_version
+from orm.core.metadata.model import EntityMetadata
 from orm.core.query.ast import CountQuery, LoadStrategy, LockMode, SelectQuery
 from orm.core.query.filter import parse_fields, parse_filter, parse_order_by
 from orm.core.query.options import flag, lock_mode, page_bound
@@ -80,7 +82,7 @@ class ReadScope(TransactionScope):
             order_by=parse_order_by(meta, order_by),
             limit=page_bound("limit", limit),
             offset=page_bound("offset", offset),
-            lock_mode=self._lock(lock_mode, nowait, skip_locked),
+            lock_mode=self._lock(lock_mode, nowait, skip_locked, meta),
             lock_nowait=nowait,
             lock_skip_locked=skip_locked,
             fields=parse_fields(meta, fields, exclude),
@@ -139,8 +141,14 @@ class ReadScope(TransactionScope):
         )
         return iterator
 
-    def _lock(self, requested: Any, nowait: bool, skip_locked: bool) -> LockMode | None:
+    def _lock(
+        self, requested: Any, nowait: bool, skip_locked: bool, meta: EntityMetadata
+    ) -> LockMode | None:
         mode = lock_mode(requested)
+        if mode is LockMode.OPTIMISTIC:
+            # No row lock: every flush checks the version anyway (orm.core.locking).
+            require_version(meta, "find(..., lock_mode=LockMode.OPTIMISTIC)")
+            mode = None
         if mode is None:
             if nowait or skip_locked:
                 raise ValidationError("lock_nowait/lock_skip_locked need a lock_mode")

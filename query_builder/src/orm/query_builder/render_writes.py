@@ -116,6 +116,28 @@ class WriteRenderer:
         columns = meta.pk_columns
         return self._key_equals([table.c[c.name] for c in columns], columns, key)
 
+    def version_matches(
+        self, meta: EntityMetadata, table: sa.Table, key: Key, version: Any
+    ) -> ColumnElement[bool]:
+        """The row with this key, only while it still has this version (optimistic locking)."""
+        prop = meta.version_property
+        assert prop is not None
+        column = table.c[prop.columns[0].name]
+        check = (
+            column.is_(None) if version is None else column == self.bind(prop.columns[0], version)
+        )
+        return sa.and_(self.pk_matches(meta, table, key), check)
+
+    def _versioned_rows(
+        self, meta: EntityMetadata, table: sa.Table, keys: Sequence[Key], versions: Sequence[Any]
+    ) -> ColumnElement[bool]:
+        return sa.or_(
+            *(
+                self.version_matches(meta, table, key, version)
+                for key, version in zip(keys, versions, strict=True)
+            )
+        )
+
     def update(self, batch: UpdateBatch) -> sa.Update:
         meta = batch.entity
         table = self.tables[meta.table]
@@ -124,7 +146,11 @@ class WriteRenderer:
         if len(batch.rows) == 1:
             key, row = batch.rows[0]
             values = self.row_values(meta, batch.properties, row)
-            return sa.update(table).where(self.pk_matches(meta, table, key)).values(values)
+            if batch.versions is not None:
+                where = self.version_matches(meta, table, key, batch.versions[0])
+            else:
+                where = self.pk_matches(meta, table, key)
+            return sa.update(table).where(where).values(values)
         per_row = [(key, self.row_values(meta, batch.properties, row)) for key, row in batch.rows]
         assignments: dict[str, Any] = {}
         for prop in batch.properties:
@@ -138,13 +164,22 @@ class WriteRenderer:
                     for key, values in per_row
                 ]
                 assignments[column.name] = sa.case(*whens, else_=target)
-        condition = self._keys_in(pk_exprs, pk_columns, [key for key, _ in batch.rows])
+        keys = [key for key, _ in batch.rows]
+        if batch.versions is not None:
+            # Each row only at the version it was loaded with: a stale row is not updated.
+            condition = self._versioned_rows(meta, table, keys, batch.versions)
+        else:
+            condition = self._keys_in(pk_exprs, pk_columns, keys)
         return sa.update(table).where(condition).values(assignments)
 
     def delete(self, batch: DeleteBatch) -> sa.Delete:
         meta = batch.entity
         table = self.tables[meta.table]
         columns = meta.pk_columns
+        if batch.versions is not None:
+            return sa.delete(table).where(
+                self._versioned_rows(meta, table, batch.keys, batch.versions)
+            )
         return sa.delete(table).where(
             self._keys_in([table.c[c.name] for c in columns], columns, batch.keys)
         )

@@ -32,6 +32,7 @@ from orm.core.metadata.model import (
     ScalarKind,
 )
 from orm.core.metadata.naming import NamingStrategy
+from orm.core.metadata.versions import resolve_version_property
 from orm.core.state import META_KEY
 
 # Order matters: bool is an int, datetime is a date.
@@ -102,6 +103,7 @@ def discover(
         meta.collections = [p for p in meta.properties.values() if p.is_collection]
         meta.has_mutable = any(p.kind is ScalarKind.JSON for p in meta.properties.values())
         meta.dynamic_defaults = resolve_dynamic_defaults(meta)
+        meta.version_property = resolve_version_property(meta)
         options = meta.cls.__dict__[OPTIONS_KEY]
         resolve_table_indexes(meta, options.get("indexes"), options.get("uniques"), naming)
     check_index_names(metas.values())
@@ -273,6 +275,7 @@ def _build_property(
         min_value=spec.min_value,
         max_value=spec.max_value,
         pattern=spec.pattern,
+        version=spec.version,
     )
     if spec.relation is not None:
         prop.relation = spec.relation

@@ -60,6 +60,8 @@ class FieldSpec:
     min_value: Any = None
     max_value: Any = None
     pattern: str | None = None
+    # Optimistic locking: this int or datetime column is checked and bumped by every write.
+    version: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,6 +145,7 @@ def Property(
     min_value: Any = None,
     max_value: Any = None,
     pattern: str | None = None,
+    version: bool = False,
 ) -> Any:
     """Options of a scalar column.
 
@@ -153,7 +156,13 @@ def Property(
     ``hidden``, ``serialized_name`` and ``serializer`` shape ``to_dict`` (docs/serialization.md);
     ``validate`` (a function or several), ``min_length``/``max_length``,
     ``min_value``/``max_value`` and ``pattern`` are checked at flush (docs/validation.md).
+
+    ``version=True`` makes an ``int`` or ``datetime`` property the entity's optimistic lock:
+    set on insert, checked and bumped by every UPDATE and DELETE (docs/entities.md).
     """
+    if version and default is _MISSING and default_factory is None:
+        # The flush gives a new entity its first version; the constructor need not.
+        default = None
     validators: tuple[Callable[[Any], Any], ...]
     if validate is None:
         validators = ()
@@ -171,6 +180,7 @@ def Property(
         min_value=min_value,
         max_value=max_value,
         pattern=pattern,
+        version=version,
         column=column,
         length=length,
         precision=precision,

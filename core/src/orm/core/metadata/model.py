@@ -122,6 +122,8 @@ class PropertyMetadata:
     min_value: Any = None
     max_value: Any = None
     pattern: str | None = None
+    # Optimistic locking: Property(version=True); see EntityMetadata.version_property.
+    version: bool = False
 
     @property
     def is_relation(self) -> bool:
@@ -194,6 +196,8 @@ class EntityMetadata:
     persistent: list[PropertyMetadata] = field(default_factory=list)
     collections: list[PropertyMetadata] = field(default_factory=list)
     has_mutable: bool = False  # JSON fields can change in place, without __set__
+    # The Property(version=True) every UPDATE and DELETE checks and bumps (optimistic locking).
+    version_property: PropertyMetadata | None = None
     # The compiled value checks of the flush (unit_of_work.value_problems.CompiledChecks), made
     # on first use; typed loosely because the metadata layer does not import the unit of work.
     value_checks: Any = field(default=None, repr=False)

@@ -65,10 +65,12 @@ Condition = Comparison | RelationCondition | And | Or | Not
 
 
 class LockMode(enum.Enum):
-    """Row locks for ``find``/``find_one`` inside a transaction."""
+    """Row locks for ``find``/``find_one`` inside a transaction; ``OPTIMISTIC`` takes no lock
+    (the version property is checked by every flush anyway) and needs no transaction."""
 
     PESSIMISTIC_WRITE = "pessimistic_write"  # FOR UPDATE
     PESSIMISTIC_READ = "pessimistic_read"  # FOR SHARE
+    OPTIMISTIC = "optimistic"  # no lock: the flush checks Property(version=True)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from orm.core.metadata.model import EntityMetadata, PropertyMetadata, RelationKi
 from orm.core.state import STATE_KEY, Status, meta_of
 from orm.core.unit_of_work.commit_order import CommitOrder
 from orm.core.unit_of_work.plan import FlushPlan
+from orm.core.unit_of_work.versions import StaleBatch, next_version
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -50,6 +51,8 @@ class FlushExecutor:
         self.inserted: set[int] = set()
         self.keys: dict[int, Key] = {}
         self.generated: dict[int, dict[str, Any]] = {}
+        # The version each updated versioned entity has once the flush commits (by id).
+        self.versions: dict[int, Any] = {}
         self._fixups: list[tuple[Any, PropertyMetadata, Any]] = []
         # Link arrays (Platform.link_arrays): the links of new owners, written with their insert
         # when the targets' keys are known by then; the pairs written so are not sent again.
@@ -246,11 +249,18 @@ class FlushExecutor:
     async def _updates(self) -> None:
         grouped: dict[tuple[int, tuple[str, ...]], list[tuple[Key, dict[str, Any]]]] = {}
         metas: dict[tuple[int, tuple[str, ...]], EntityMetadata] = {}
+        expected: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
         for entity, changes in self.plan.updates:
             meta = meta_of(entity)
             key = self.key(entity)
             assert key is not None
             values: dict[str, Any] = {}
+            version = meta.version_property
+            if version is not None:
+                # The check is against the version the fork loaded, whatever the entity says.
+                loaded = (entity.__dict__[STATE_KEY].snapshot or {}).get(version.name)
+                changes = {**changes, version.name: next_version(version, loaded)}
+                self.versions[id(entity)] = changes[version.name]
             for name, value in changes.items():
                 prop = meta.properties[name]
                 if prop.relation is not None and value is not None:
@@ -266,23 +276,34 @@ class FlushExecutor:
             shape = (id(meta), tuple(sorted(changes)))
             grouped.setdefault(shape, []).append((key, values))
             metas[shape] = meta
+            if version is not None:
+                expected.setdefault(shape, []).append(loaded)
         for shape, rows in grouped.items():
             meta = metas[shape]
             properties = tuple(meta.properties[n] for n in shape[1])
-            await self._update_rows(meta, properties, rows)
+            await self._update_rows(meta, properties, rows, expected.get(shape))
 
     async def _update_rows(
         self,
         meta: EntityMetadata,
         properties: tuple[PropertyMetadata, ...],
         rows: list[tuple[Key, dict[str, Any]]],
+        versions: list[Any] | None = None,
     ) -> None:
         values = sum(len(p.columns) for p in properties)
+        keys = len(meta.pk_columns) + (1 if versions is not None else 0)
         # The driver knows how its update statement binds a row (SQL binds each key twice).
-        width = self.connection.parameters_per_update_row(values, len(meta.pk_columns))
+        width = self.connection.parameters_per_update_row(values, keys)
         size = self._batch_rows(width)
-        for chunk in chunks(rows, size):
-            await self.connection.update(UpdateBatch(meta, properties, list(chunk)))
+        for start in range(0, len(rows), max(size, 1)):
+            chunk = rows[start : start + size]
+            if versions is None:
+                await self.connection.update(UpdateBatch(meta, properties, chunk))
+                continue
+            checked = versions[start : start + size]
+            written = await self.connection.update(UpdateBatch(meta, properties, chunk, checked))
+            if written != len(chunk):
+                raise StaleBatch(meta, list(zip((k for k, _ in chunk), checked, strict=True)))
 
     async def _pivots(
         self, pairs: list[tuple[PropertyMetadata, Any, Any]], *, delete: bool
@@ -301,12 +322,28 @@ class FlushExecutor:
 
     async def _deletes(self) -> None:
         by_meta: dict[int, list[Key]] = {}
+        versions: dict[int, list[Any]] = {}
         for entity in self.plan.removes:
             key = self.key(entity)
             assert key is not None
-            by_meta.setdefault(id(meta_of(entity)), []).append(key)
+            meta = meta_of(entity)
+            by_meta.setdefault(id(meta), []).append(key)
+            if meta.version_property is not None:
+                snapshot = entity.__dict__[STATE_KEY].snapshot or {}
+                versions.setdefault(id(meta), []).append(snapshot.get(meta.version_property.name))
         for meta in reversed(self.order.order):
             keys = by_meta.get(id(meta))
-            if keys:
-                for chunk in chunks(keys, self._batch_rows(len(meta.pk_columns))):
-                    await self.connection.delete(DeleteBatch(meta, list(chunk)))
+            if not keys:
+                continue
+            expected = versions.get(id(meta))
+            width = len(meta.pk_columns) + (1 if expected is not None else 0)
+            size = max(self._batch_rows(width), 1)
+            for start in range(0, len(keys), size):
+                chunk = keys[start : start + size]
+                if expected is None:
+                    await self.connection.delete(DeleteBatch(meta, chunk))
+                    continue
+                checked = expected[start : start + size]
+                deleted = await self.connection.delete(DeleteBatch(meta, chunk, checked))
+                if deleted != len(chunk):
+                    raise StaleBatch(meta, list(zip(chunk, checked, strict=True)))

@@ -21,6 +21,7 @@ from orm.core.state import STATE_KEY, EntityState, Status, meta_of
 from orm.core.unit_of_work.defaults import compute_defaults
 from orm.core.unit_of_work.snapshot import changed_properties
 from orm.core.unit_of_work.value_problems import ValueProblems
+from orm.core.unit_of_work.versions import initial_version
 
 if TYPE_CHECKING:
     from orm.core.unit_of_work.uow import UnitOfWork
@@ -82,12 +83,17 @@ async def build_plan(uow: UnitOfWork, *, check_values: bool = True) -> FlushPlan
 
 def _generate_client_keys(entities: list[Any]) -> None:
     """Give new entities the keys their driver generates in the client, before the value checks
-    and the insert, so the insert sends them and rows referring to these entities can too."""
+    and the insert, so the insert sends them and rows referring to these entities can too; and
+    their first version (optimistic locking) when they have a version property."""
     for entity in entities:
         d = entity.__dict__
-        for prop in meta_of(entity).primary_keys:
+        meta = meta_of(entity)
+        for prop in meta.primary_keys:
             if prop.key_factory is not None and d.get(prop.name) is None:
                 d[prop.name] = prop.key_factory()
+        version = meta.version_property
+        if version is not None and d.get(version.name) is None:
+            d[version.name] = initial_version(version)
 
 
 def _candidates_for_update(uow: UnitOfWork) -> list[Any]:

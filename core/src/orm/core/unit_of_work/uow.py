@@ -18,6 +18,7 @@ from orm.core.unit_of_work.journal import Journal
 from orm.core.unit_of_work.lifecycle import after_written, plan_with_events
 from orm.core.unit_of_work.plan import FlushPlan, build_plan
 from orm.core.unit_of_work.snapshot import take_snapshot
+from orm.core.unit_of_work.versions import StaleBatch, stale_rows_error
 
 if TYPE_CHECKING:
     from orm.core.connections import Connections
@@ -162,11 +163,21 @@ class UnitOfWork:
             return
         executor: FlushExecutor | None = None
         # Applied once committed, even if the task is cancelled while COMMIT is under way.
-        async with self.connections.write_scope(lambda: self._finish(plan, executor)) as connection:
-            executor = FlushExecutor(
-                plan, connection, orm.commit_order, orm.driver.platform, orm.config.batch_size
+        try:
+            async with self.connections.write_scope(
+                lambda: self._finish(plan, executor)
+            ) as connection:
+                executor = FlushExecutor(
+                    plan, connection, orm.commit_order, orm.driver.platform, orm.config.batch_size
+                )
+                await executor.run()
+        except StaleBatch as stale:
+            # Rolled back by now: the read sees the rows as the others left them.
+            error = await stale_rows_error(
+                lambda query: self.connections.read(lambda c: c.find(query), connection="write"),
+                stale,
             )
-            await executor.run()
+            raise error from None
         if with_events:
             await after_written(events, self.em, plan)
 
@@ -194,8 +205,12 @@ class UnitOfWork:
             assert key is not None
             self.identity_map.add(meta.cls, key, entity)
             self.register_managed(entity)
+        versions = executor.versions if executor is not None else {}
         for entity, _ in plan.updates:
-            entity.__dict__[STATE_KEY].snapshot = take_snapshot(entity, meta_of(entity))
+            meta = meta_of(entity)
+            if id(entity) in versions and meta.version_property is not None:
+                entity.__dict__[meta.version_property.name] = versions[id(entity)]
+            entity.__dict__[STATE_KEY].snapshot = take_snapshot(entity, meta)
         for entity in plan.removes:
             self._forget_removed(entity)
         for collection in plan.collections:

@@ -23,7 +23,8 @@ from orm.mongo.values import key_to_mongo, row_to_document, to_mongo
 def update_operations(batch: UpdateBatch) -> list[UpdateOne]:
     meta = batch.entity
     operations = []
-    for key, row in batch.rows:
+    versions = batch.versions
+    for index, (key, row) in enumerate(batch.rows):
         document = row_to_document(meta, batch.properties, row)
         changes: dict[str, Any] = {}
         kept = {name: value for name, value in document.items() if value is not None}
@@ -32,12 +33,30 @@ def update_operations(batch: UpdateBatch) -> list[UpdateOne]:
             changes["$set"] = kept
         if cleared:
             changes["$unset"] = cleared
-        operations.append(UpdateOne({ID_FIELD: key_to_mongo(meta, key)}, changes))
+        match = {ID_FIELD: key_to_mongo(meta, key)}
+        if versions is not None:
+            # Optimistic locking: a document with another version is not matched.
+            match.update(version_match(meta, versions[index]))
+        operations.append(UpdateOne(match, changes))
     return operations
 
 
+def version_match(meta: EntityMetadata, version: Any) -> dict[str, Any]:
+    prop = meta.version_property
+    assert prop is not None
+    return {field_name(prop): to_mongo(prop, version)}
+
+
 def delete_filter(batch: DeleteBatch) -> dict[str, Any]:
-    return {ID_FIELD: {"$in": [key_to_mongo(batch.entity, key) for key in batch.keys]}}
+    meta = batch.entity
+    match: dict[str, Any] = {ID_FIELD: {"$in": [key_to_mongo(meta, key) for key in batch.keys]}}
+    if batch.versions is not None:
+        # Each document only at the version it was loaded with (optimistic locking).
+        match["$or"] = [
+            {ID_FIELD: key_to_mongo(meta, key), **version_match(meta, version)}
+            for key, version in zip(batch.keys, batch.versions, strict=True)
+        ]
+    return match
 
 
 def link_operations(batch: PivotBatch) -> list[UpdateOne]:

@@ -276,8 +276,14 @@ class MySqlConnection(SqlConnection):
         if not self_refs or len(batch.keys) < 2:
             return await super().delete(batch)
         deleted = 0
+        versions = (
+            None
+            if batch.versions is None
+            else dict(zip((tuple(k) for k in batch.keys), batch.versions, strict=True))
+        )
         for level in await self._delete_levels(batch, self_refs):
-            deleted += await super().delete(DeleteBatch(batch.entity, level))
+            checked = None if versions is None else [versions[tuple(k)] for k in level]
+            deleted += await super().delete(DeleteBatch(batch.entity, level, checked))
         return deleted
 
     async def _delete_levels(

@@ -120,27 +120,36 @@ class PostgresRenderer(SqlRenderer):
         set_columns = [column for prop in batch.properties for column in prop.columns]
         names = [f"orm_key_{i}" for i in range(len(key_columns))] + [c.name for c in set_columns]
         types = [self.values_type(c) for c in [*key_columns, *set_columns]]
+        version = meta.version_property if batch.versions is not None else None
+        if version is not None:
+            # Optimistic locking: each row's loaded version, which the row must still have.
+            names.append("orm_version")
+            types.append(self.values_type(version.columns[0]))
         to_db = self.values.to_db
         data = []
-        for key, row in batch.rows:
+        for index, (key, row) in enumerate(batch.rows):
             values = self.row_values(meta, batch.properties, row)
-            data.append(
-                tuple(to_db(c, k) for c, k in zip(key_columns, key, strict=True))
-                + tuple(values[c.name] for c in set_columns)
+            item = tuple(to_db(c, k) for c, k in zip(key_columns, key, strict=True)) + tuple(
+                values[c.name] for c in set_columns
             )
+            if version is not None and batch.versions is not None:
+                loaded = batch.versions[index]
+                item += (None if loaded is None else to_db(version.columns[0], loaded),)
+            data.append(item)
         source = sa.values(
             *(sa.column(name, type_) for name, type_ in zip(names, types, strict=True)),
             name="v",
         ).data(data)
+        conditions = [
+            table.c[column.name] == source.c[f"orm_key_{i}"] for i, column in enumerate(key_columns)
+        ]
+        if version is not None:
+            column = table.c[version.columns[0].name]
+            conditions.append(column.is_not_distinct_from(source.c["orm_version"]))
         return (
             sa.update(table)
             .values({c.name: source.c[c.name] for c in set_columns})
-            .where(
-                *(
-                    table.c[column.name] == source.c[f"orm_key_{i}"]
-                    for i, column in enumerate(key_columns)
-                )
-            )
+            .where(*conditions)
         )
 
     def upsert(

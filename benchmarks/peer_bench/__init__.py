@@ -1,0 +1,1 @@
+"""The pieces of benchmarks/peers.py: the wire proxy, the schema, one module per implementation."""
