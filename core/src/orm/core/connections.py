@@ -225,7 +225,7 @@ class Connections:
             return
         async with self.orm.driver.acquire() as connection:
             await connection.begin()
-            events = self.orm.events if self.orm.events.subscriptions else None
+            events = self.orm.events if self.orm.events.transaction_listeners else None
             try:
                 yield connection
                 if events is not None and self.em is not None:

@@ -196,8 +196,23 @@ class Events:
 
     @property
     def flush_listeners(self) -> bool:
-        """Whether a flush runs any entity hook or subscriber at all (else it skips them)."""
-        return self.hooks or bool(self.subscriptions)
+        """Whether a flush or upsert runs any entity hook or any subscriber of an entity,
+        upsert or flush event (else it plans once and skips them); subscribers of transaction
+        events alone do not count."""
+        return self.hooks or any(
+            callable(getattr(subscriber, name, None))
+            for subscriber, _ in self.subscriptions
+            for name in _FLUSH_PATH_EVENTS
+        )
+
+    @property
+    def transaction_listeners(self) -> bool:
+        """Whether any subscriber listens to a transaction event."""
+        return any(
+            callable(getattr(subscriber, name, None))
+            for subscriber, _ in self.subscriptions
+            for name in TRANSACTION_EVENTS
+        )
 
     async def entity_event(
         self,
@@ -236,7 +251,8 @@ class Events:
             await _call(method, TransactionEventArgs(em))
 
 
-_SUBSCRIBER_EVENTS = (*ENTITY_EVENTS, BEFORE_UPSERT, *FLUSH_EVENTS, *TRANSACTION_EVENTS)
+_FLUSH_PATH_EVENTS = (*ENTITY_EVENTS, BEFORE_UPSERT, *FLUSH_EVENTS)
+_SUBSCRIBER_EVENTS = (*_FLUSH_PATH_EVENTS, *TRANSACTION_EVENTS)
 
 
 class EventSubscriber:

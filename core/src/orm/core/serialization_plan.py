@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from orm.core.errors import ValidationError
+from orm.core.loading.populate import populated_relation
 from orm.core.metadata.model import EntityMetadata
 from orm.core.query.limits import check_hops
 
@@ -94,13 +95,7 @@ def _plan(meta: EntityMetadata, wanted: Tree, excluded: Tree, prefix: str) -> Se
     for name, below in wanted.items():
         path = f"{prefix}{name}"
         check_hops(path.count(".") + 1, f"populate={path!r}", "a populate path")
-        prop = meta.properties.get(name)
-        if prop is None or prop.target is None:
-            what = "no property" if prop is None else "a property that is not a relation"
-            raise ValidationError(
-                f"populate={path!r}: {meta.class_name} has {what} {name!r}; populate takes "
-                f"relation paths such as 'books' or 'books.tags'"
-            )
+        prop, target = populated_relation(meta, name, path)
         if prop.hidden:
             raise ValidationError(
                 f"populate={path!r}: {prop.path} is hidden (hidden=True) and never serialized; "
@@ -108,7 +103,7 @@ def _plan(meta: EntityMetadata, wanted: Tree, excluded: Tree, prefix: str) -> Se
             )
         if excluded.get(name) == {}:
             continue  # excluded as a whole: exclude wins over populate
-        populate[name] = _plan(prop.target, below, excluded.get(name, {}), f"{path}.")
+        populate[name] = _plan(target, below, excluded.get(name, {}), f"{path}.")
     dropped = frozenset(name for name, below in excluded.items() if not below)
     return SerializationPlan(meta, populate, dropped)
 

@@ -169,7 +169,7 @@ class TransactionScope:
             depth = self.unit_of_work.open_journal()
             committed = False
             cancelled: asyncio.CancelledError | None = None
-            events = self.orm.events if self.orm.events.subscriptions else None
+            events = self.orm.events if self.orm.events.transaction_listeners else None
             try:
                 yield
                 await self.flush()

@@ -21,12 +21,12 @@ from orm.core.driver import (
     UpsertBatch,
 )
 from orm.core.errors import DriverError, NotSupportedError, ValidationError
+from orm.core.loading.hydrator import row_key
 from orm.core.query.ast import CountQuery, LoadStrategy, SelectQuery
 from orm.core.query_log import log_statement
 from orm.query_builder.graph import joined_select
 from orm.query_builder.inserted import (
     decode,
-    flat_key,
     in_input_order,
     merge_by_key,
     pairable,
@@ -243,7 +243,7 @@ class SqlConnection(Connection):
         if not read:
             return inserted
         keys = [
-            flat_key(meta, {**row, **values})
+            row_key(meta, {**row, **values})
             for row, values in zip(batch.rows, inserted, strict=True)
         ]
         statement = self.driver.renderer.select_by_keys(meta, read, keys)
@@ -281,19 +281,7 @@ class SqlConnection(Connection):
 
         Rows are matched on the conflict properties' values, which identify one row each.
         """
-        columns = [c for prop in batch.returning for c in prop.columns]
-        from_db = self.driver.values.from_db
-        decoded: list[Row] = []
-        for raw in returned:
-            values = [from_db(c, v) for c, v in zip(columns, raw, strict=True)]
-            row: Row = {}
-            offset = 0
-            for prop in batch.returning:
-                width = len(prop.columns)
-                part = values[offset : offset + width]
-                offset += width
-                row[prop.name] = part[0] if prop.relation is None else tuple(part)
-            decoded.append(row)
+        decoded = decode(batch.returning, returned, self.driver.values.from_db)
         by_conflict = {self._conflict_key(batch, row): row for row in decoded}
         return [by_conflict[self._conflict_key(batch, row)] for row in batch.rows]
 

@@ -13,21 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from orm.core.driver import InsertBatch, Key, Row
+from orm.core.loading.hydrator import row_key
 from orm.core.metadata.model import ColumnInfo, EntityMetadata, PropertyMetadata
 
 FromDb = Callable[[ColumnInfo, Any], Any]
-
-
-def flat_key(meta: EntityMetadata, row: Row) -> Key:
-    """The primary key of a row as one value per key column (a to-one part is a key tuple)."""
-    parts: list[Any] = []
-    for prop in meta.primary_keys:
-        value = row[prop.name]
-        if prop.relation is not None:
-            parts.extend(value)
-        else:
-            parts.append(value)
-    return tuple(parts)
 
 
 def decode(
@@ -81,8 +70,8 @@ def in_input_order(batch: InsertBatch, returned: list[Row]) -> list[Row]:
         ordered = returned
     else:
         meta = batch.entity
-        by_key = {flat_key(meta, row): row for row in returned}
-        ordered = [by_key[flat_key(meta, row)] for row in batch.rows]
+        by_key = {row_key(meta, row): row for row in returned}
+        ordered = [by_key[row_key(meta, row)] for row in batch.rows]
     return [{name: row[name] for name in names} for row in ordered]
 
 
@@ -90,7 +79,7 @@ def merge_by_key(
     meta: EntityMetadata, inserted: list[Row], keys: list[Key], selected: list[Row]
 ) -> list[Row]:
     """Each inserted row's generated values plus what the SELECT by key read for it."""
-    by_key = {flat_key(meta, row): row for row in selected}
+    by_key = {row_key(meta, row): row for row in selected}
     key_names = {prop.name for prop in meta.primary_keys}
     merged: list[Row] = []
     for generated, key in zip(inserted, keys, strict=True):

@@ -59,6 +59,21 @@ def strategy_unavailable(strategy: LoadStrategy, platform: Platform) -> str | No
     )
 
 
+def populated_relation(
+    meta: EntityMetadata, name: str, path: str
+) -> tuple[PropertyMetadata, EntityMetadata]:
+    """The relation ``name`` of ``meta`` that the populate path ``path`` walks through, and its
+    target; a ValidationError when it is not a relation of ``meta``."""
+    prop = meta.properties.get(name)
+    if prop is None or prop.target is None:
+        what = "no property" if prop is None else "a property that is not a relation"
+        raise ValidationError(
+            f"populate={path!r}: {meta.class_name} has {what} {name!r}; populate takes "
+            f"relation paths such as 'books' or 'books.tags'"
+        )
+    return prop, prop.target
+
+
 def parse_populate(
     meta: EntityMetadata,
     paths: Sequence[str],
@@ -80,17 +95,11 @@ def parse_populate(
         check_hops(len(names), f"populate={path!r}", "a populate path")
         node, current, walked = tree, meta, []
         for name in names:
-            prop = current.properties.get(name)
-            if prop is None or prop.target is None:
-                what = "no property" if prop is None else "a property that is not a relation"
-                raise ValidationError(
-                    f"populate={path!r}: {current.class_name} has {what} {name!r}; populate "
-                    f"takes relation paths such as 'books' or 'books.tags'"
-                )
+            prop, target = populated_relation(current, name, path)
             walked.append(name)
             targets[".".join(walked)] = prop
             node = node.setdefault(name, {})
-            current = prop.target
+            current = target
     filters = _per_path("populate_where", where, targets)
     orders = _per_path("populate_order_by", order_by, targets)
     return _nodes(meta, tree, "", filters, orders)
